@@ -1,0 +1,159 @@
+# Kestrel: a teaching kernel with step-by-step labs. `make help` lists the
+# commands; README.md explains them.
+#
+# Layout of build/ (nothing is built in the source tree):
+#   build/trusted/    objects of everything but the gap files, built once
+#   build/student/    the kernel with your kernel/paging.c and process.c
+#   build/solution/   the kernel with solutions/ (make SOLUTION=1 ...)
+#   build/upto-K/     partial skeletons (reference before lab K, stubs after)
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+# ---- Toolchain ------------------------------------------------------------
+# An i686-elf- (or i386-elf-) cross compiler when one is installed, else the
+# host gcc in 32-bit mode. Override with `make TOOLPREFIX=...`.
+ifndef TOOLPREFIX
+TOOLPREFIX := $(shell for p in i686-elf- i386-elf-; do \
+	if $${p}gcc --version >/dev/null 2>&1 && $${p}ld --version >/dev/null 2>&1; then echo $$p; exit; fi; done)
+endif
+CC := $(TOOLPREFIX)gcc
+LD := $(TOOLPREFIX)ld
+NM := $(TOOLPREFIX)nm
+OBJDUMP := $(TOOLPREFIX)objdump
+ADDR2LINE := $(TOOLPREFIX)addr2line
+QEMU := qemu-system-i386
+GRUB_MKRESCUE := $(shell command -v grub-mkrescue 2>/dev/null)
+# The Python that has pytest: Debian's packages belong to /usr/bin/python3,
+# which is not always the first python3 on PATH.
+PYTHON := $(shell for p in /usr/bin/python3 python3; do \
+	if $$p -c 'import pytest' >/dev/null 2>&1; then command -v $$p; exit; fi; done)
+
+# ---- Flags ----------------------------------------------------------------
+ARCH := $(if $(TOOLPREFIX),,-m32) -march=i686
+CFLAGS := $(ARCH) -std=gnu11 -ffreestanding -nostdinc -fno-pic -fno-pie -fno-stack-protector \
+	-fno-builtin -fno-common -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-mgeneral-regs-only -Og -g -Wall -Wextra -Ikernel/include -Ikernel
+# Trusted code must be warning-free; gap files only report their warnings.
+TRUSTED_CFLAGS := $(CFLAGS) -Werror
+GAP_CFLAGS := $(CFLAGS) -Wno-unused-parameter
+ASFLAGS := $(ARCH) -g -Ikernel
+LDFLAGS := -m elf_i386 -nostdlib --build-id=none -z noexecstack --no-warn-rwx-segments
+
+# ---- Sources --------------------------------------------------------------
+GAPS := paging
+TRUSTED_SRCS := $(filter-out $(GAPS:%=kernel/%.c),$(wildcard kernel/*.c kernel/*.S labs/*/*.c))
+TRUSTED_OBJS := $(patsubst %,build/trusted/%.o,$(basename $(TRUSTED_SRCS)))
+
+# Which gap files to link: yours, the reference, or a partial skeleton.
+ifdef SOLUTION
+GAP_DIR ?= solutions
+OUT ?= build/solution
+else
+GAP_DIR ?= kernel
+OUT ?= build/student
+endif
+KERNEL := $(OUT)/kernel.elf
+ISO := $(OUT)/kernel.iso
+KERNEL_ARGS ?=
+MEM ?= 128M
+
+# ---- Trusted objects ------------------------------------------------------
+build/trusted/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(TRUSTED_CFLAGS) -MMD -MP -c $< -o $@
+
+build/trusted/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(ASFLAGS) -MMD -MP -c $< -o $@
+
+build/trusted/ksyms-empty.o: tools/mksyms.sh
+	@mkdir -p $(@D)
+	tools/mksyms.sh $(NM) > build/trusted/ksyms-empty.S
+	$(CC) $(ASFLAGS) -c build/trusted/ksyms-empty.S -o $@
+
+.PHONY: trusted
+trusted: toolchain-check $(TRUSTED_OBJS) build/trusted/ksyms-empty.o
+
+-include $(TRUSTED_OBJS:.o=.d)
+
+# ---- Gap files and the kernel ---------------------------------------------
+$(OUT)/%.o: $(GAP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(GAP_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(GAPS:%=$(OUT)/%.d)
+
+# Two link passes: the first finds where every function is; the second adds
+# the symbol table panics print from (it comes last, so nothing moves).
+$(KERNEL): $(TRUSTED_OBJS) build/trusted/ksyms-empty.o $(GAPS:%=$(OUT)/%.o) kernel/linker.ld tools/mksyms.sh
+	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@.pass1 $(TRUSTED_OBJS) $(GAPS:%=$(OUT)/%.o) build/trusted/ksyms-empty.o
+	tools/mksyms.sh $(NM) $@.pass1 > $(OUT)/ksyms.S
+	$(CC) $(ASFLAGS) -c $(OUT)/ksyms.S -o $(OUT)/ksyms.o
+	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@ $(TRUSTED_OBJS) $(GAPS:%=$(OUT)/%.o) $(OUT)/ksyms.o
+	@rm -f $@.pass1
+	$(OBJDUMP) -S $@ > $(OUT)/kernel.asm
+	@if command -v grub-file >/dev/null && ! grub-file --is-x86-multiboot $@; then \
+		echo "error: $@ is not a multiboot kernel" >&2; rm -f $@; exit 1; fi
+
+# A BIOS GRUB ISO. GRUB stays on the screen; the serial port is the kernel's.
+$(ISO): $(KERNEL)
+	@if [ -z "$(GRUB_MKRESCUE)" ]; then echo "grub-mkrescue not found: run 'make deps' (needs grub-pc-bin, grub-common, xorriso, mtools)" >&2; exit 1; fi
+	@command -v xorriso >/dev/null || { echo "grub-mkrescue needs xorriso: run 'make deps'" >&2; exit 1; }
+	@rm -rf $(OUT)/iso && mkdir -p $(OUT)/iso/boot/grub
+	cp $(KERNEL) $(OUT)/iso/boot/kernel.elf
+	printf 'set timeout=0\nset default=0\nmenuentry "Kestrel" {\n  multiboot /boot/kernel.elf %s\n  boot\n}\n' '$(KERNEL_ARGS)' > $(OUT)/iso/boot/grub/grub.cfg
+	$(GRUB_MKRESCUE) -o $@ $(OUT)/iso 2> $(OUT)/grub-mkrescue.log || { cat $(OUT)/grub-mkrescue.log >&2; exit 1; }
+
+.PHONY: all kernel iso
+all: kernel $(if $(GRUB_MKRESCUE),iso)
+kernel: toolchain-check $(KERNEL)
+iso: $(ISO)
+# The ISO bakes in KERNEL_ARGS: rebuild it every time.
+.PHONY: $(ISO)
+
+# ---- Running --------------------------------------------------------------
+QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -nic none
+# Boot through GRUB when it is installed, else straight from the ELF.
+BOOT := $(if $(GRUB_MKRESCUE),-cdrom $(ISO),-kernel $(KERNEL) $(if $(KERNEL_ARGS),-append "$(KERNEL_ARGS)"))
+BOOT_DEP := $(if $(GRUB_MKRESCUE),iso,kernel)
+
+.PHONY: qemu qemu-nox
+qemu: $(BOOT_DEP)
+	@echo "*** Serial console here; close the window or press Ctrl-A X to quit."
+	-$(QEMU) $(QEMU_FLAGS) $(BOOT) -serial mon:stdio
+qemu-nox: $(BOOT_DEP)
+	@echo "*** Serial console here, no screen. Quit with Ctrl-A X."
+	-$(QEMU) $(QEMU_FLAGS) $(BOOT) -display none -serial mon:stdio
+
+# ---- Skeletons ------------------------------------------------------------
+.PHONY: skeleton
+skeleton:
+	@for g in $(GAPS); do tools/skeleton.py solutions/$$g.c -o kernel/$$g.c; done
+	@echo "kernel/: skeleton regenerated from solutions/"
+
+build/upto-%/paging.c build/upto-%/process.c: solutions/paging.c tools/skeleton.py
+	@for g in $(GAPS); do tools/skeleton.py solutions/$$g.c --upto $* -o build/upto-$*/$$g.c; done
+
+# ---- Tests ----------------------------------------------------------------
+.PHONY: check
+check: python-check
+	$(PYTHON) -m pytest -n 2 -q grader/tests
+
+# ---- Set-up ---------------------------------------------------------------
+.PHONY: deps toolchain-check python-check
+deps:
+	@tools/deps.sh
+
+toolchain-check:
+	@$(CC) $(ARCH) -ffreestanding -nostdinc -x c -c -o /dev/null /dev/null 2>/dev/null || { \
+		echo "error: no compiler for 32-bit x86 ($(CC) $(ARCH))." >&2; \
+		echo "  Debian/Ubuntu: make deps   (or: sudo apt-get install gcc gcc-multilib binutils)" >&2; \
+		echo "  elsewhere: install an i686-elf- cross toolchain and put it on PATH" >&2; exit 1; }
+
+python-check:
+	@if [ -z "$(PYTHON)" ]; then echo "error: no python3 with pytest: run 'make deps' (python3-pytest python3-pytest-xdist)" >&2; exit 1; fi
+
+.PHONY: clean
+clean:
+	rm -rf build dist

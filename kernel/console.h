@@ -1,0 +1,19 @@
+// The console: output goes to the serial port (COM1) and the VGA screen;
+// input comes from the serial port and the PS/2 keyboard into one buffer.
+#ifndef KERNEL_CONSOLE_H
+#define KERNEL_CONSOLE_H
+
+#include <stddef.h>
+
+void console_init(void);
+void console_putc(char c);
+void console_write(const char *s, size_t n);
+
+// Input side. Drivers call console_input() from their interrupt handlers.
+void console_input(char c);
+// Copies up to n buffered input bytes into buf; returns how many (0: none).
+size_t console_read(char *buf, size_t n);
+// Called after new input arrives (the process layer wakes readers with it).
+void console_set_input_hook(void (*hook)(void));
+
+#endif

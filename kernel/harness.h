@@ -1,0 +1,59 @@
+// The test harness: runs the test named on the command line and tells the
+// grader how it went (protocol in grader/PROTOCOL.md).
+//
+// A test is a function registered with HARNESS_TEST. It checks the kernel
+// with trusted code, prints the lines its expected trace names, and ends
+// with harness_pass() or a failed check. Lab folders (labs/*/) hold tests;
+// the build links every one of them into the kernel.
+#ifndef KERNEL_HARNESS_H
+#define KERNEL_HARNESS_H
+
+#include <stdint.h>
+
+// When a test runs: before paging (only the PMM and traps are up), or once
+// the kernel is fully up with paging on (the normal case).
+enum harness_stage { HARNESS_EARLY, HARNESS_BOOTED };
+
+struct harness_test {
+    const char *name;
+    const char *params; // space-separated names of the parameters it reads
+    enum harness_stage stage;
+    void (*run)(void);
+};
+
+#define HARNESS_DEFINE(fn, param_names, when)                                                           \
+    static void fn(void);                                                                               \
+    static const struct harness_test fn##_entry __attribute__((used, section(".harness_tests"),       \
+                                                               aligned(4))) = {#fn, param_names, when, \
+                                                                               fn};                   \
+    static void fn(void)
+
+// HARNESS_TEST(name, "param1 param2") { ... }: a test run once the kernel is up.
+#define HARNESS_TEST(fn, param_names) HARNESS_DEFINE(fn, param_names, HARNESS_BOOTED)
+// A test run before paging is turned on.
+#define HARNESS_TEST_EARLY(fn, param_names) HARNESS_DEFINE(fn, param_names, HARNESS_EARLY)
+
+// Parses the command line (bootinfo), keeps the run token out of reach of
+// the printed log, and checks that the parameters fit the selected test.
+void harness_init(void);
+// Runs the selected test if it belongs to `stage`; a test never returns.
+void harness_run_stage(enum harness_stage stage);
+// Prints the registered tests (for a boot without test=).
+void harness_list_tests(void);
+
+// A parameter's value, or NULL when not given.
+const char *harness_param(const char *name);
+// A numeric parameter (decimal or 0x hex); `fallback` when not given. A
+// value that is not a number fails the test.
+uint32_t harness_param_u32(const char *name, uint32_t fallback);
+// The next number of the test's pseudo-random sequence (seeded by seed=).
+uint32_t harness_random(void);
+
+// Fails the test with a message unless `ok`.
+void harness_check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void harness_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+// Ends the test: the end marker with the proof the grader expects, then exit
+// (or halt, with halt=1, so the grader can inspect the machine).
+void harness_pass(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,20 @@
+// The kernel's string and memory functions (kernel/string.c).
+#ifndef KERNEL_STRING_H
+#define KERNEL_STRING_H
+
+#include <stddef.h>
+
+void *memset(void *dst, int value, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strncpy(char *dst, const char *src, size_t n);
+// Copies at most size-1 bytes and always terminates; returns strlen(src).
+size_t strlcpy(char *dst, const char *src, size_t size);
+char *strchr(const char *s, int c);
+
+#endif

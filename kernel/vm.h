@@ -1,0 +1,10 @@
+// Trusted paging code around the lab API: turning paging on at boot and
+// hardening the result.
+#ifndef KERNEL_VM_H
+#define KERNEL_VM_H
+
+// Calls init_paging(), then unmaps page 0 (so NULL dereferences fault) and
+// sets CR0.WP (so the kernel honours read-only pages too).
+void vm_boot(void);
+
+#endif
