@@ -42,7 +42,7 @@ LDFLAGS := -m elf_i386 -nostdlib --build-id=none -z noexecstack --no-warn-rwx-se
 
 # ---- Sources --------------------------------------------------------------
 GAPS := paging
-TRUSTED_SRCS := $(filter-out $(GAPS:%=kernel/%.c),$(wildcard kernel/*.c kernel/*.S labs/*/*.c))
+TRUSTED_SRCS := $(filter-out $(GAPS:%=kernel/%.c),$(wildcard kernel/*.c kernel/*.S kernel/selftest/*.c labs/*/*.c))
 TRUSTED_OBJS := $(patsubst %,build/trusted/%.o,$(basename $(TRUSTED_SRCS)))
 
 # Which gap files to link: yours, the reference, or a partial skeleton.

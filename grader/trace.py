@@ -37,6 +37,7 @@ class TraceSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Expected:
+    """One expected (or forbidden) trace line: its alternatives and where it was written."""
     stream: str
     index: int  # position in its stream (for forbidden lines: in Trace.forbidden)
     label: str | None
@@ -47,6 +48,7 @@ class Expected:
 
 @dataclass(frozen=True)
 class Trace:
+    """A parsed trace: streams in file order, forbidden lines, and ordering edges between labels."""
     name: str
     streams: dict[str, tuple[Expected, ...]]
     forbidden: tuple[Expected, ...]
@@ -55,6 +57,7 @@ class Trace:
 
 @dataclass(frozen=True)
 class TraceFailure:
+    """Why a log does not satisfy a trace (the first problem found)."""
     kind: str  # "missing" | "order" | "forbidden" | "binding" | "too-ambiguous"
     expected: Expected | None
     rendered: str
@@ -77,6 +80,7 @@ class TraceFailure:
 
 @dataclass(frozen=True)
 class MatchResult:
+    """Outcome of match_trace: bindings as text, positions as (stream, index) -> 0-based log index."""
     ok: bool
     bindings: dict[str, str]
     positions: dict[tuple[str, int], int]
@@ -418,7 +422,7 @@ class _Search:
     used: dict[int, int] = field(default_factory=dict)  # log index -> depth
     steps: int = 0
     deepest: int = -1
-    snapshot: tuple[dict[int, int], Bound] = ({}, {})  # pos and bound when deepest was first reached
+    snapshot: tuple[dict[int, int], Bound] = field(default_factory=lambda: ({}, {}))  # when deepest was reached
 
     def place(self, k: int) -> set[int] | None:
         """Assign lines k.. ; None on success (state kept), else the depths whose choices caused the failure."""
@@ -433,24 +437,29 @@ class _Search:
             self.steps += 1
             if self.steps > self.budget:
                 raise _BudgetExceeded
-            clash = _clash(caps, self.bound)
-            if at in self.used or clash:
-                culprit = self.used[at] if at in self.used else self.bound[clash[0]][2]
-                blame.update([] if culprit is None else [culprit])
-                continue
-            self.pos[k], self.used[at] = at, k
-            new = {name: (norm, text, k) for name, norm, text in caps if name not in self.bound}
-            self.bound.update(new)
-            cause = self.place(k + 1)
-            if cause is None:
-                return None
+            if at in self.used:
+                blame.add(self.used[at])
+            elif clash := _clash(caps, self.bound):
+                binder = self.bound[clash[0]][2]
+                blame |= set() if binder is None else {binder}
+            else:
+                cause = self.try_choice(k, at, caps)
+                if cause is None or k not in cause:
+                    return cause  # success, or this choice was not the problem: jump further back
+                blame |= cause - {k}
+        return blame
+
+    def try_choice(self, k: int, at: int, caps: Caps) -> set[int] | None:
+        """Place line k at log index at and search on; undo unless that succeeded."""
+        self.pos[k], self.used[at] = at, k
+        new = {name: (norm, text, k) for name, norm, text in caps if name not in self.bound}
+        self.bound.update(new)
+        cause = self.place(k + 1)
+        if cause is not None:
             del self.pos[k], self.used[at]
             for name in new:
                 del self.bound[name]
-            if k not in cause:
-                return cause
-            blame |= cause - {k}
-        return blame
+        return cause
 
 
 @dataclass(frozen=True)
@@ -563,9 +572,10 @@ def match_trace(trace: Trace, lines: Sequence[str], params: Mapping[str, object]
     try:
         search.place(0)
     except _BudgetExceeded:
-        message = (f"the trace is too ambiguous: gave up after {budget} search steps. Make expected lines "
-                   "more specific (fewer {...} and {_}) or add labels and order edges.")
-        return MatchResult(False, _texts(search.snapshot[1]), {}, TraceFailure("too-ambiguous", None, "", None, (), message))
+        message = (f"the trace is too ambiguous: gave up after {budget} search steps. "
+                   "Make its expected lines more specific (fewer {...} and {_} placeholders).")
+        failure = TraceFailure("too-ambiguous", None, "", None, (), message)
+        return MatchResult(False, _texts(search.snapshot[1]), {}, failure)
     pos, bound = search.snapshot
     if search.deepest < len(order):
         problem = _Problem(order, preds, raw, high, log)

@@ -289,3 +289,60 @@ def test_large_log_matches_in_milliseconds():
     start = time.perf_counter()
     assert match(trace, log).ok
     assert time.perf_counter() - start < 0.2
+
+
+def _brute_force_ok(trace, log) -> bool:
+    """Reference matcher for word-only patterns: try every assignment of expected lines to log lines."""
+    lines = [e for es in trace.streams.values() for e in es]
+    where = {e.label: i for i, e in enumerate(lines) if e.label}
+
+    def bind(pattern, line, bound):
+        words, got = pattern.split(" "), line.split(" ")
+        if len(words) != len(got):
+            return None
+        bound = dict(bound)
+        for w, g in zip(words, got):
+            if w.startswith("{") and w != "{_}":
+                if bound.setdefault(w, g) != g:
+                    return None
+            elif w != "{_}" and w != g:
+                return None
+        return bound
+
+    def search(i, chosen, bound):
+        if i == len(lines):
+            return all(chosen[where[a]] < chosen[where[b]] for a, b in trace.edges)
+        e = lines[i]
+        for at, line in enumerate(log):
+            if at in chosen or (e.index and at <= chosen[i - 1]):
+                continue
+            for alt in e.alternatives:
+                new = bind(alt, line, bound)
+                if new is not None and search(i + 1, chosen + [at], new):
+                    return True
+        return False
+
+    return search(0, [], {})
+
+
+def test_agrees_with_brute_force_on_random_small_cases():
+    import random
+    rng = random.Random(7)
+    vocab = ["x", "y", "x {v}", "y {v}", "{_} 1", "x 2 || y {v}"]
+    checked = 0
+    while checked < 300:
+        streams = {s: [rng.choice(vocab) for _ in range(rng.randint(0, 3))] for s in "ab"}
+        text = ""
+        for s, pats in streams.items():
+            text += f"== {s}\n" + "".join(f"@{s}{i} {p}\n" for i, p in enumerate(pats))
+        labels = [f"{s}{i}" for s, pats in streams.items() for i in range(len(pats))]
+        if len(labels) >= 2 and rng.random() < 0.5:
+            a, b = rng.sample(labels, 2)
+            text += f"== order\n{a} < {b}\n"
+        try:
+            trace = parse_trace(text)
+        except TraceSyntaxError:
+            continue
+        log = [rng.choice(["x", "y", "x 1", "x 2", "y 1", "y 2", "z"]) for _ in range(rng.randint(0, 6))]
+        assert match_trace(trace, log).ok == _brute_force_ok(trace, log), (text, log)
+        checked += 1

@@ -1,5 +1,5 @@
 // Self-tests of the harness and of the grader's crash handling: each ends
-// the kernel in one distinct way (grader/tests/test_runner_e2e.py).
+// the kernel in one distinct way (grader/tests/test_runner.py).
 #include "harness.h"
 #include "kprintf.h"
 #include "paging.h"
