@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import heapq
+import itertools
 import pathlib
 import re
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ class _Slot:
 class _Pattern:
     regex: re.Pattern[str]
     slots: tuple[_Slot, ...]  # the binding placeholders, one per regex group
-    word: str | None  # the first space-separated word of every matching line, when known
+    key: str | None  # literal text before some space of every matching line (or all of it), if known
 
 
 def _slot(body: str, source: str) -> _Slot:
@@ -159,9 +160,9 @@ def _compile(pattern: str, kinds: Mapping[str, str]) -> _Pattern:
             slots.append(piece)
         else:
             parts.append(f"(?:{_KINDS[piece.kind]})")
-    first = pieces[0] if isinstance(pieces[0], str) else ""
-    word = first.split(" ")[0] if " " in first or (first and len(pieces) == 1) else None
-    return _Pattern(re.compile("".join(parts)), tuple(slots), word)
+    prefix = pieces[0] if isinstance(pieces[0], str) else ""
+    key = prefix if len(pieces) == 1 else prefix[:prefix.rfind(" ")] if " " in prefix else None
+    return _Pattern(re.compile("".join(parts)), tuple(slots), key)
 
 
 def _normalize(kind: str, text: str) -> str:
@@ -321,13 +322,17 @@ def _schedule(trace: Trace) -> tuple[list[Expected], list[tuple[int, ...]]]:
     for a, b in trace.edges:
         if labels[a] not in preds[labels[b]]:
             preds[labels[b]].append(labels[a])
+    succs: dict[tuple[int, int], list[tuple[int, int]]] = {key: [] for key in lines}
+    for key, ps in preds.items():
+        for p in ps:
+            succs[p].append(key)
     waiting = {key: len(p) for key, p in preds.items()}
     ready = [key for key, n in waiting.items() if n == 0]
     heapq.heapify(ready)
     order: list[tuple[int, int]] = []
     while ready:
         order.append(heapq.heappop(ready))
-        for key in (k for k, p in preds.items() if order[-1] in p):
+        for key in succs[order[-1]]:
             waiting[key] -= 1
             if waiting[key] == 0:
                 heapq.heappush(ready, key)
@@ -340,14 +345,16 @@ def _find_choices(entries: Sequence[tuple[str, ...]], kinds: Mapping[str, str],
     """For each entry (a tuple of alternative patterns) every (log index, captures) whose line
     matches one alternative, ignoring bindings; sorted by log index."""
     patterns = {alt: _compile(alt, kinds) for alts in entries for alt in alts}
-    by_word: dict[str, list[str]] = {}
-    anywhere = [alt for alt, p in patterns.items() if p.word is None]
+    by_key: dict[str | None, list[str]] = {}
     for alt, pattern in patterns.items():
-        if pattern.word is not None:
-            by_word.setdefault(pattern.word, []).append(alt)
+        by_key.setdefault(pattern.key, []).append(alt)
+    depth = max((key.count(" ") + 1 for key in by_key if key is not None), default=0)  # splits needed
     hits: dict[str, list[Choice]] = {alt: [] for alt in patterns}
     for at, line in enumerate(log):
-        for alt in by_word.get(line.partition(" ")[0], []) + anywhere:
+        candidates = list(by_key.get(None, ()))
+        for prefix in itertools.accumulate(line.split(" ", depth), lambda a, b: f"{a} {b}"):
+            candidates += by_key.get(prefix, ())
+        for alt in candidates:
             match = patterns[alt].regex.fullmatch(line)
             caps = _captures(patterns[alt], match) if match else None
             if caps is not None:
@@ -412,6 +419,15 @@ class _BudgetExceeded(Exception):
 
 
 @dataclass
+class _Frame:
+    """Search state of one scheduled line: its options, the next one to try, and the blame so far."""
+    options: list[Choice]
+    next: int
+    blame: set[int]
+    bound_names: tuple[str, ...] = ()  # names bound by the current choice
+
+
+@dataclass
 class _Search:
     """Depth-first search with conflict-directed backjumping over the scheduled lines."""
     choices: list[list[Choice]]
@@ -421,45 +437,61 @@ class _Search:
     pos: dict[int, int] = field(default_factory=dict)  # depth -> log index
     used: dict[int, int] = field(default_factory=dict)  # log index -> depth
     steps: int = 0
-    deepest: int = -1
-    snapshot: tuple[dict[int, int], Bound] = field(default_factory=lambda: ({}, {}))  # when deepest was reached
+    deepest: int = -1  # the most lines placed when a line could not be placed
+    snapshot: tuple[dict[int, int], Bound] = field(default_factory=lambda: ({}, {}))  # pos, bound then
 
-    def place(self, k: int) -> set[int] | None:
-        """Assign lines k.. ; None on success (state kept), else the depths whose choices caused the failure."""
-        if k > self.deepest:
-            self.deepest, self.snapshot = k, (dict(self.pos), dict(self.bound))
-        if k == len(self.choices):
-            return None
+    def run(self) -> bool:
+        """Place every line: True on success (state kept), False if impossible; may raise _BudgetExceeded.
+        A line that cannot be placed blames the earlier lines that caused it; the search jumps
+        back to the latest of them instead of just the previous line."""
+        frames: list[_Frame] = []
+        while len(frames) < len(self.choices):
+            k = len(frames)
+            frames.append(self.open(k))
+            while not self.advance(k, frames[k]):
+                if k > self.deepest:
+                    self.deepest, self.snapshot = k, (dict(self.pos), dict(self.bound))
+                cause = frames.pop().blame
+                while frames and len(frames) - 1 not in cause:  # not to blame: skip its other options
+                    self.undo(len(frames) - 1, frames.pop())
+                if not frames:
+                    return False
+                k = len(frames) - 1
+                self.undo(k, frames[k])
+                frames[k].blame |= cause - {k}
+        self.deepest, self.snapshot = len(frames), (self.pos, self.bound)
+        return True
+
+    def open(self, k: int) -> _Frame:
         options = self.choices[k]
         start = max((self.pos[p] for p in self.preds[k]), default=-1) + 1
-        blame = {p for p in self.preds[k] if self.pos[p] >= options[0][0]}
-        for at, caps in options[bisect.bisect_left(options, start, key=lambda c: c[0]):]:
+        blame = {p for p in self.preds[k] if self.pos[p] >= options[0][0]}  # they hid earlier options
+        return _Frame(options, bisect.bisect_left(options, start, key=lambda c: c[0]), blame)
+
+    def advance(self, k: int, frame: _Frame) -> bool:
+        """Place line k at its next usable option; False (with blame updated) when none is left."""
+        for i in range(frame.next, len(frame.options)):
             self.steps += 1
             if self.steps > self.budget:
                 raise _BudgetExceeded
+            at, caps = frame.options[i]
             if at in self.used:
-                blame.add(self.used[at])
+                frame.blame.add(self.used[at])
             elif clash := _clash(caps, self.bound):
                 binder = self.bound[clash[0]][2]
-                blame |= set() if binder is None else {binder}
+                frame.blame |= set() if binder is None else {binder}
             else:
-                cause = self.try_choice(k, at, caps)
-                if cause is None or k not in cause:
-                    return cause  # success, or this choice was not the problem: jump further back
-                blame |= cause - {k}
-        return blame
+                new = {name: (norm, text, k) for name, norm, text in caps if name not in self.bound}
+                self.bound.update(new)
+                self.pos[k], self.used[at] = at, k
+                frame.next, frame.bound_names = i + 1, tuple(new)
+                return True
+        return False
 
-    def try_choice(self, k: int, at: int, caps: Caps) -> set[int] | None:
-        """Place line k at log index at and search on; undo unless that succeeded."""
-        self.pos[k], self.used[at] = at, k
-        new = {name: (norm, text, k) for name, norm, text in caps if name not in self.bound}
-        self.bound.update(new)
-        cause = self.place(k + 1)
-        if cause is not None:
-            del self.pos[k], self.used[at]
-            for name in new:
-                del self.bound[name]
-        return cause
+    def undo(self, k: int, frame: _Frame) -> None:
+        del self.used[self.pos.pop(k)]
+        for name in frame.bound_names:
+            del self.bound[name]
 
 
 @dataclass(frozen=True)
@@ -518,9 +550,9 @@ def _diagnose(k: int, problem: _Problem, pos: dict[int, int], bound: Bound) -> T
     later = [(at, caps) for at, caps in raw if at >= (after or 0)]
     if not later:
         prior = problem.lines[last]
-        edge = "" if prior.stream == entry.stream else f" (order edge {prior.label} < {entry.label})"
+        edge = "" if prior.stream == entry.stream else f"; order edge {prior.label} < {entry.label}"
         return failure("order", f'found at line {raw[-1][0] + 1}, but it must come after '
-                                f'"{_render(prior, texts)}" (line {after}){edge}.')
+                                f'"{_render(prior, texts)}" (line {after}{edge}).')
     free = [(at, caps) for at, caps in later if at not in used]
     for at, caps in free:
         clash = _clash(caps, bound)
@@ -559,6 +591,8 @@ def match_trace(trace: Trace, lines: Sequence[str], params: Mapping[str, object]
     describes the first expected line that could not be matched (positions is then empty),
     or a forbidden line that appeared (positions holds the otherwise successful match), or
     that more than `budget` search steps were needed ("too-ambiguous")."""
+    if isinstance(lines, str):
+        raise TypeError("match_trace takes a sequence of lines, not one string (use text.splitlines())")
     log = [line.rstrip() for line in lines]
     order, preds = _schedule(trace)
     kinds = _kinds(trace)
@@ -570,12 +604,12 @@ def match_trace(trace: Trace, lines: Sequence[str], params: Mapping[str, object]
     choices = [[c for c in allowed[k] if low[k] <= c[0] <= high[k]] for k in range(len(low))]
     search = _Search(choices, preds, dict(preset), budget)
     try:
-        search.place(0)
+        search.run()
     except _BudgetExceeded:
         message = (f"the trace is too ambiguous: gave up after {budget} search steps. "
                    "Make its expected lines more specific (fewer {...} and {_} placeholders).")
         failure = TraceFailure("too-ambiguous", None, "", None, (), message)
-        return MatchResult(False, _texts(search.snapshot[1]), {}, failure)
+        return MatchResult(False, _texts(search.bound), {}, failure)
     pos, bound = search.snapshot
     if search.deepest < len(order):
         problem = _Problem(order, preds, raw, high, log)

@@ -200,6 +200,7 @@ def test_anonymous_any_text_and_literal_braces():
     assert not match("x {_}", ["x 1 2"]).ok
     assert match("start{...}end", ["startend"]).ok and match("start{...}end", ["start  a b end"]).ok
     assert match("set {{a, b}}", ["set {a, b}"]).ok
+    assert match("a  b {_}\na  b\na b{_} c", ["a  b 1", "a  b", "a b2 c"]).ok  # literal prefixes with spaces
     assert match("{_}: go {_:int}", ["p1: go 5"]).bindings == {}
 
 
@@ -242,6 +243,11 @@ def test_trailing_whitespace_and_cr_are_ignored_but_leading_spaces_count():
     assert match("   hello world  ", ["hello world \r", "x"]).ok
     assert match("tab\tsep", ["tab\tsep\t\r"]).ok
     assert not match("hello", ["  hello"]).ok
+
+
+def test_log_must_be_split_into_lines():
+    with pytest.raises(TypeError, match="splitlines"):
+        match("hello", "hello\n")
 
 
 def test_non_ascii_lines():

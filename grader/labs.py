@@ -1,0 +1,102 @@
+"""Labs as data: each labs/NN-name/ folder has a lab.toml read here.
+
+    title = "Identity map"
+    file = "paging.c"                  # the gap file its functions live in
+    functions = ["init_paging", ...]   # its gap functions
+
+    [tests.identity_map_32m]           # pytest function test_identity_map_32m
+    title = "every frame of 32 MiB maps to itself"
+    points = 5
+    timeout = 4.0                      # seconds, on the reference machine
+    visibility = "visible"             # Gradescope: visible, hidden,
+                                       # after_due_date, after_published
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+LABS_DIR = Path(__file__).resolve().parent.parent / "labs"
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+_FOLDER = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
+
+
+class LabError(Exception):
+    """A lab folder whose metadata is wrong (a kit bug, not a student's)."""
+
+
+@dataclass(frozen=True)
+class TestInfo:
+    lab: int
+    name: str
+    title: str
+    points: float
+    timeout: float
+    visibility: str
+
+
+@dataclass(frozen=True)
+class Lab:
+    number: int
+    slug: str  # folder name, e.g. "01-identity-map"
+    title: str
+    file: str
+    functions: tuple[str, ...]
+    tests: tuple[TestInfo, ...]
+    folder: Path
+
+    @property
+    def handout(self) -> str:
+        return f"handouts/{self.slug}.md"
+
+    @property
+    def max_points(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    def test(self, name: str) -> TestInfo:
+        for t in self.tests:
+            if t.name == name:
+                return t
+        raise LabError(f"{self.folder}/lab.toml has no [tests.{name}]")
+
+
+def load_lab(folder: Path) -> Lab:
+    m = _FOLDER.match(folder.name)
+    if not m:
+        raise LabError(f"{folder}: lab folders are named NN-name")
+    path = folder / "lab.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise LabError(f"{path}: {e}") from e
+    number = int(m[1])
+    tests = tuple(_test(number, name, spec, path) for name, spec in data.get("tests", {}).items())
+    for key in ("title", "file", "functions"):
+        if key not in data:
+            raise LabError(f"{path}: missing '{key}'")
+    return Lab(number, folder.name, data["title"], data["file"], tuple(data["functions"]), tests, folder)
+
+
+def _test(lab: int, name: str, spec: dict, path: Path) -> TestInfo:
+    unknown = set(spec) - {"title", "points", "timeout", "visibility"}
+    if unknown:
+        raise LabError(f"{path}: [tests.{name}] has unknown keys {sorted(unknown)}")
+    visibility = spec.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise LabError(f"{path}: [tests.{name}] visibility must be one of {VISIBILITIES}")
+    try:
+        return TestInfo(lab, name, spec["title"], float(spec["points"]), float(spec.get("timeout", 5.0)),
+                        visibility)
+    except KeyError as e:
+        raise LabError(f"{path}: [tests.{name}] needs {e}") from e
+
+
+def all_labs(labs_dir: Path = LABS_DIR) -> list[Lab]:
+    """Every lab with a lab.toml, in lab order."""
+    return [load_lab(f) for f in sorted(labs_dir.iterdir()) if (f / "lab.toml").exists()]
+
+
+def lab_of_function(labs: list[Lab], function: str) -> Lab | None:
+    return next((lab for lab in labs if function in lab.functions), None)

@@ -1,0 +1,301 @@
+"""The QEMU runner: boots a kernel once and says how the boot ended.
+
+One boot = one `RunRequest` in, one `RunResult` out. The runner reads the
+serial port through a pipe into the test's log (capped), kills QEMU at the
+wall-clock timeout, and classifies the end: a harness verdict (pass, fail,
+panic, not implemented), a triple fault, a timeout, an output flood, a
+forged finish, or an error of QEMU itself. A pass needs the pass exit code,
+the test's end marker and the proof derived from this run's token.
+"""
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import protocol
+from .qmp import Qmp, QmpError
+
+QEMU = "qemu-system-i386"
+# Serial output beyond this is a flood. The UART moves about 70 KB/s under
+# TCG, so a kernel printing in a loop reaches it in a few seconds; no test
+# prints a tenth of it.
+DEFAULT_OUTPUT_CAP = 256 << 10
+# Still printing this much when the timeout hits also counts as a flood.
+_FLOOD_AT_TIMEOUT = 32 << 10
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class Outcome(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"  # a trusted check failed
+    PANIC = "panic"
+    NOT_IMPLEMENTED = "not implemented"
+    TRIPLE_FAULT = "triple fault"
+    TIMEOUT = "timeout"
+    FLOOD = "output flood"
+    FORGED = "forged finish"
+    SHUTDOWN = "shutdown"  # a boot without a test that ended normally
+    QEMU_ERROR = "qemu error"
+
+
+# Checks run from outside on a halted guest; they return problems found.
+Inspector = Callable[[Qmp], list[str]]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    kernel: Path
+    test: str | None  # None: a normal boot
+    params: dict[str, str] = field(default_factory=dict)  # test parameters (seed included)
+    mem_mb: int = 64
+    timeout: float = 10.0
+    log_path: Path | None = None
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    inspect: Inspector | None = None  # halt after the end marker and run this
+    exception_log: Path | None = None  # collect QEMU's `-d int,cpu_reset` log here
+    icount: bool = False  # deterministic instruction counting
+    # Serial input: when a line matching the pattern appears, send the bytes.
+    script: tuple[tuple[str, bytes], ...] = ()
+    token: str = field(default_factory=protocol.new_token)
+
+    def cmdline(self) -> str:
+        """The multiboot command line this boot gets (token included)."""
+        args = dict(self.params)
+        if self.test:
+            args = {"test": self.test, **args, "token": self.token}
+        if self.inspect:
+            args["halt"] = "1"
+        return " ".join(f"{k}={v}" for k, v in args.items())
+
+    def argv(self, qmp_socket: Path | None = None) -> list[str]:
+        """The QEMU command line."""
+        argv = [QEMU, "-m", f"{self.mem_mb}M", "-no-reboot", "-display", "none", "-nic", "none",
+                "-monitor", "none", "-serial", "stdio",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-kernel", str(self.kernel), "-append", self.cmdline()]
+        if self.icount:
+            argv += ["-icount", "shift=0,align=off,sleep=off"]
+        if qmp_socket:
+            argv += ["-qmp", f"unix:{qmp_socket},server=on,wait=off"]
+        if self.exception_log:
+            argv += ["-d", "int,cpu_reset", "-D", str(self.exception_log)]
+        return argv
+
+
+@dataclass(frozen=True)
+class RunResult:
+    request: RunRequest
+    outcome: Outcome
+    message: str  # one line: why it ended this way
+    lines: tuple[str, ...]  # serial output, decoded, without CR
+    exit_code: int | None
+    elapsed: float
+    stderr: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASS
+
+
+def decode_lines(data: bytes) -> list[str]:
+    """Serial bytes as lines: UTF-8 (bad bytes replaced), CR dropped, other
+    control characters shown as U+FFFD so reports stay printable."""
+    text = data.decode("utf-8", errors="replace").replace("\r", "")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [_CONTROL.sub("\ufffd", line.replace("\t", "    ")) for line in lines]
+
+
+class _Boot:
+    """One running QEMU: reads its serial port until it ends or must be ended."""
+
+    def __init__(self, request: RunRequest) -> None:
+        self.request = request
+        self.data = bytearray()
+        self.lines_seen = 0
+        self.partial = b""
+        self.script = list(request.script)
+        self.inspection: list[str] | None = None
+        self.marker_problem: str | None = None
+        self.killed_for: Outcome | None = None
+        self.last_output = time.monotonic()
+
+    def run(self) -> RunResult:
+        req = self.request
+        with tempfile.TemporaryDirectory(prefix="kq") as tmp:
+            qmp_path = Path(tmp) / "qmp" if req.inspect else None
+            start = time.monotonic()
+            try:
+                proc = subprocess.Popen(req.argv(qmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+            except FileNotFoundError:
+                return self._result(Outcome.QEMU_ERROR, f"{QEMU} not found: run 'make deps'", None, 0.0, "")
+            try:
+                self._pump(proc, start, qmp_path)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                for stream in (proc.stdin, proc.stdout, proc.stderr):
+                    if stream:
+                        stream.close()
+            elapsed = time.monotonic() - start
+        if req.log_path:
+            req.log_path.parent.mkdir(parents=True, exist_ok=True)
+            req.log_path.write_bytes(bytes(self.data))
+        outcome, message = self._classify(proc.returncode, stderr)
+        return self._result(outcome, message, proc.returncode, elapsed, stderr)
+
+    def _pump(self, proc: subprocess.Popen, start: float, qmp_path: Path | None) -> None:
+        assert proc.stdout
+        fd = proc.stdout.fileno()
+        os.set_blocking(fd, False)
+        sel = selectors.DefaultSelector()
+        sel.register(fd, selectors.EVENT_READ)
+        deadline = start + self.request.timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.killed_for = Outcome.TIMEOUT
+                return
+            if not sel.select(min(left, 0.5)):
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return  # QEMU exited
+            self.data += chunk
+            self.last_output = time.monotonic()
+            if len(self.data) > self.request.output_cap:
+                self.killed_for = Outcome.FLOOD
+                return
+            if self._scan(chunk, proc, qmp_path):
+                return
+
+    def _scan(self, chunk: bytes, proc: subprocess.Popen, qmp_path: Path | None) -> bool:
+        """Looks at newly completed lines; True when the boot is over."""
+        text = self.partial + chunk
+        *complete, self.partial = text.split(b"\n")
+        for raw in complete:
+            line = decode_lines(raw)[0] if raw.strip(b"\r") else ""
+            self.lines_seen += 1
+            self._feed_script(line, proc)
+            if self.request.test and self._is_end_marker(line):
+                return self._on_end_marker(proc, qmp_path)
+        return False
+
+    def _feed_script(self, line: str, proc: subprocess.Popen) -> None:
+        if self.script and re.search(self.script[0][0], line):
+            _, data = self.script.pop(0)
+            assert proc.stdin
+            try:
+                proc.stdin.write(data)
+                proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+
+    def _is_end_marker(self, line: str) -> bool:
+        m = protocol.END_MARKER.match(line)
+        return bool(m and m["test"] == self.request.test)
+
+    def _on_end_marker(self, proc: subprocess.Popen, qmp_path: Path | None) -> bool:
+        """Halt mode: inspect and quit at the harness's (valid) end marker."""
+        if not self.request.inspect or qmp_path is None:
+            return False
+        marker = protocol.find_end_marker(decode_lines(bytes(self.data)), self.request.test or "")
+        if not marker or not marker.passed or marker.proof != protocol.proof_for(self.request.token,
+                                                                                  self.request.test or ""):
+            return False  # classified after exit (or timeout): not a valid pass
+        try:
+            with Qmp(qmp_path) as qmp:
+                qmp.execute("stop")
+                self.inspection = self.request.inspect(qmp)
+                qmp.execute("quit")
+        except (QmpError, OSError) as e:
+            self.inspection = [f"could not inspect the halted guest through QMP: {e}"]
+            proc.kill()
+        return True
+
+    def _classify(self, code: int | None, stderr: str) -> tuple[Outcome, str]:
+        lines = decode_lines(bytes(self.data))
+        last = next((line for line in reversed(lines) if line.strip()), "(no output)")
+        idle = time.monotonic() - self.last_output
+        if self.killed_for is Outcome.TIMEOUT and len(self.data) > _FLOOD_AT_TIMEOUT and idle < 0.5:
+            return Outcome.FLOOD, (f"still printing when the {self.request.timeout:.1f} s timeout hit "
+                                   f"({len(self.data) >> 10} KiB; a print in a loop?). Last line: {last[:120]}")
+        if self.killed_for is Outcome.TIMEOUT:
+            return Outcome.TIMEOUT, (f"timed out after {self.request.timeout:.1f} s; no progress for "
+                                     f"{min(idle, self.request.timeout):.1f} s since: {last}")
+        if self.killed_for is Outcome.FLOOD:
+            return Outcome.FLOOD, (f"serial output passed {self.request.output_cap >> 10} KiB: stopped "
+                                   f"(a print in a loop?). Last line: {last[:120]}")
+        if self.inspection is not None:
+            if self.inspection:
+                return Outcome.FAIL, "checked from outside the guest: " + "; ".join(self.inspection)
+            return Outcome.PASS, "passed (and checked from outside the guest)"
+        return classify_exit(code, lines, self.request, stderr)
+
+    def _result(self, outcome: Outcome, message: str, code: int | None, elapsed: float, stderr: str) -> RunResult:
+        return RunResult(self.request, outcome, message, tuple(decode_lines(bytes(self.data))), code, elapsed,
+                         stderr)
+
+
+def classify_exit(code: int | None, lines: Sequence[str], req: RunRequest, stderr: str) -> tuple[Outcome, str]:
+    """Outcome of a boot that ended by itself, from its exit status and log."""
+    if code == protocol.EXIT_PASS:
+        return _classify_pass(list(lines), req)
+    if code == protocol.EXIT_FAIL:
+        return Outcome.FAIL, _first_match(lines, protocol.FAIL_LINE, "message") or "a harness check failed"
+    if code == protocol.EXIT_PANIC:
+        return Outcome.PANIC, "kernel panic: " + (_first_match(lines, protocol.PANIC_LINE, "message") or "?")
+    if code == protocol.EXIT_NOT_IMPLEMENTED:
+        m = next((m for m in map(protocol.NOT_IMPLEMENTED.match, lines) if m), None)
+        what = f"{m['function']}() (lab {m['lab']})" if m else "a gap function"
+        return Outcome.NOT_IMPLEMENTED, f"{what} is not implemented"
+    if code == protocol.EXIT_TRIPLE_FAULT:
+        return Outcome.TRIPLE_FAULT, "triple fault: the CPU reset (an exception while handling an exception)"
+    if code == protocol.EXIT_SHUTDOWN:
+        if req.test:
+            return Outcome.FORGED, "the kernel shut down normally instead of running the test"
+        return Outcome.SHUTDOWN, "the kernel shut down normally"
+    detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+    return Outcome.QEMU_ERROR, f"QEMU exited with status {code}: {detail}"
+
+
+def _classify_pass(lines: list[str], req: RunRequest) -> tuple[Outcome, str]:
+    if not req.test:
+        return Outcome.FORGED, "pass exit code without a test"
+    marker = protocol.find_end_marker(lines, req.test)
+    if marker is None:
+        return Outcome.FORGED, "QEMU got the pass exit code, but the harness never printed its end marker"
+    if not marker.passed or marker.proof != protocol.proof_for(req.token, req.test):
+        return Outcome.FORGED, (f"the end marker at log line {marker.line + 1} does not carry this run's proof: "
+                                "it was not printed by the harness")
+    return Outcome.PASS, "passed"
+
+
+def _first_match(lines: Sequence[str], pattern: re.Pattern[str], group: str) -> str | None:
+    for line in lines:
+        m = pattern.match(line)
+        if m:
+            return m[group]
+    return None
+
+
+def run(request: RunRequest) -> RunResult:
+    """Boots `request.kernel` once and classifies how it ended."""
+    return _Boot(request).run()
+
+
+def qemu_available() -> bool:
+    return shutil.which(QEMU) is not None

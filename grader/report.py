@@ -1,0 +1,109 @@
+"""Reports of a grading run; they only read TestResult records.
+
+scoreboard() is what a student sees; write_json(), write_junit() and
+write_gradescope() write machine-readable files, each in one write.
+"""
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from .results import TestResult
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a report needs about one grading run."""
+
+    results: tuple[TestResult, ...]
+    seed: int
+    kernel: str  # what was graded, e.g. "reference" or "submission ./alice"
+    seconds: float
+    notes: tuple[str, ...] = ()  # warnings shown above the scoreboard
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.results)
+
+    @property
+    def failed(self) -> tuple[TestResult, ...]:
+        return tuple(r for r in self.results if not r.passed)
+
+
+def scoreboard(run: Run) -> str:
+    width = max([len(r.name) for r in run.results] + [4])
+    out = [f"{'lab':<4}{'test':<{width + 2}}{'result':<8}{'time':>7}  points"]
+    for r in run.results:
+        result = "OK" if r.passed else "FAIL" if r.status == "failed" else "-"
+        line = f"{r.lab:<4}{r.name:<{width + 2}}{result:<8}{r.seconds:>6.2f}s  {r.score:g}/{r.max_score:g}"
+        if not r.passed:
+            line += f"  {r.summary[:90]}"
+        out.append(line)
+    out.append(f"total {run.score:g}/{run.max_score:g}   ({len(run.results) - len(run.failed)} of "
+               f"{len(run.results)} tests passed, {run.seconds:.1f} s, seed {run.seed}, {run.kernel})")
+    return "\n".join(out)
+
+
+def to_dict(run: Run) -> dict:
+    return {"score": run.score, "max_score": run.max_score, "seed": run.seed, "kernel": run.kernel,
+            "tests": [{"lab": r.lab, "name": r.name, "status": r.status, "score": r.score,
+                       "max_score": r.max_score, "output": r.output or r.summary} for r in run.results]}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_json(run: Run, path: Path) -> None:
+    _write(path, json.dumps(to_dict(run), indent=2) + "\n")
+
+
+def write_gradescope(run: Run, path: Path) -> None:
+    """Gradescope's autograder results.json (score, tests with visibility)."""
+    doc = {
+        "score": run.score,
+        "execution_time": round(run.seconds),
+        "output": "\n".join((*run.notes, f"seed {run.seed}; {run.kernel}")),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [{"name": f"Lab {r.lab}: {r.title} ({r.name})", "number": f"{r.lab}.{i}", "score": r.score,
+                   "max_score": r.max_score, "status": "passed" if r.passed else "failed",
+                   "output": r.output or r.summary, "visibility": r.visibility}
+                  for i, r in enumerate(run.results, 1)],
+    }
+    _write(path, json.dumps(doc, indent=2) + "\n")
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def write_junit(run: Run, path: Path) -> None:
+    suites = ET.Element("testsuites", name="kestrel-grade", tests=str(len(run.results)),
+                        failures=str(len(run.failed)), time=f"{run.seconds:.3f}")
+    for lab in sorted({r.lab for r in run.results}):
+        mine = [r for r in run.results if r.lab == lab]
+        suite = ET.SubElement(suites, "testsuite", name=f"lab{lab}", tests=str(len(mine)),
+                              failures=str(sum(not r.passed for r in mine)),
+                              time=f"{sum(r.seconds for r in mine):.3f}")
+        for r in mine:
+            case = ET.SubElement(suite, "testcase", classname=f"lab{lab}", name=r.name, time=f"{r.seconds:.3f}")
+            ET.SubElement(case, "properties").append(
+                ET.Element("property", name="points", value=f"{r.score:g}/{r.max_score:g}"))
+            if not r.passed:
+                failure = ET.SubElement(case, "failure", message=_xml_text(r.summary))
+                failure.text = _xml_text(r.output)
+    _write(path, ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n")
