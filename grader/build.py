@@ -39,7 +39,6 @@ class BuildError(Exception):
 @dataclass(frozen=True)
 class Kernel:
     elf: Path
-    label: str  # e.g. "reference", "skeleton", "submission student42"
     warnings: str  # compiler warnings in the gap files (never fatal)
 
 
@@ -89,7 +88,7 @@ def check_source(name: str, text: str) -> None:
         raise BuildError(f"{name}:{line}: '{m.group(0)}' is not allowed in a gap file")
 
 
-def build_kernel(gap_dir: Path, out: Path, label: str) -> Kernel:
+def build_kernel(gap_dir: Path, out: Path) -> Kernel:
     """Compiles the gap files found in `gap_dir` (already private copies or
     kit sources) and links them with the trusted objects into out/kernel.elf."""
     for name in GAP_FILES:
@@ -104,7 +103,7 @@ def build_kernel(gap_dir: Path, out: Path, label: str) -> Kernel:
     if result.returncode != 0:
         raise BuildError(first_error(output))
     check_objects(out)
-    return Kernel(out / "kernel.elf", label, _warnings(output))
+    return Kernel(out / "kernel.elf", _warnings(output))
 
 
 def build_submission(submission: Path, work: Path) -> Kernel:
@@ -118,7 +117,7 @@ def build_submission(submission: Path, work: Path) -> Kernel:
         if path.stat().st_size > 1 << 20:
             raise BuildError(f"{name} is larger than 1 MiB")
         shutil.copyfile(path, src / name)
-    return build_kernel(src, work / "obj", f"submission {submission}")
+    return build_kernel(src, work / "obj")
 
 
 def build_partial(upto: int, work: Path) -> Kernel:
@@ -133,7 +132,7 @@ def build_partial(upto: int, work: Path) -> Kernel:
                            "--labs", str(ROOT / "labs"), "-o", str(src / name)])
             if result.returncode != 0:
                 raise BuildError(result.stderr.strip())
-    return build_kernel(src, work / "obj", f"partial skeleton (reference before lab {upto})")
+    return build_kernel(src, work / "obj")
 
 
 def first_error(output: str) -> str:
@@ -182,7 +181,7 @@ def defined_by(name: str) -> frozenset[str]:
     ref = ROOT / "solutions" / name
     if not ref.exists():
         return frozenset()
-    return frozenset(re.findall(r"^\S[^\n]*?\b(\w+)\s*\([^;{]*\)\s*\n//@ lab \d+ body", ref.read_text(),
+    return frozenset(re.findall(r"^\S[^\n]*?\b(\w+)\s*\([^;{\n]*\)\s*\n//@ lab \d+ body", ref.read_text(),
                                 re.MULTILINE))
 
 

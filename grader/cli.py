@@ -46,17 +46,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[build.Kernel, list[str]]:
-    """Builds what the arguments ask to grade; returns it and warnings."""
+def describe(args: argparse.Namespace) -> str:
+    """What the arguments ask to grade, in words."""
+    if args.reference:
+        return "reference solutions"
+    if args.upto is not None:
+        return f"partial skeleton for lab {args.upto}"
+    if args.submission is not None:
+        return f"submission {args.submission}"
+    return "kernel/ gap files"
+
+
+def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list[str]]:
+    """Builds what the arguments ask to grade; returns the kernel, the gap
+    files' compiler warnings and notes for the student."""
     build.build_trusted()
     if args.reference:
-        return build.build_kernel(ROOT / "solutions", work / "obj", "reference"), []
-    if args.upto is not None:
-        return build.build_partial(args.upto, work), []
-    if args.submission is not None:
-        return build.build_submission(args.submission, work), []
-    kernel = build.build_submission(ROOT, work)
-    return build.Kernel(kernel.elf, "your kernel/ gap files", kernel.warnings), changed_outside_gaps()
+        kernel = build.build_kernel(ROOT / "solutions", work / "obj")
+    elif args.upto is not None:
+        kernel = build.build_partial(args.upto, work)
+    else:
+        kernel = build.build_submission(args.submission or ROOT, work)
+    notes = [] if args.reference or args.upto or args.submission else changed_outside_gaps()
+    return kernel.elf, kernel.warnings, notes
 
 
 def changed_outside_gaps() -> list[str]:
@@ -140,25 +152,24 @@ def main(argv: list[str] | None = None) -> int:
     labs = selected_labs(args)
     notes: list[str] = []
     error = None
-    label = "?"
     with tempfile.TemporaryDirectory(dir=out, prefix="work-") as work:
         try:
-            kernel, notes = choose_kernel(args, Path(work))
-            label = kernel.label
-            if kernel.warnings:
-                notes.append("compiler warnings in the gap files (not fatal):\n" + kernel.warnings)
+            kernel, warnings, notes = choose_kernel(args, Path(work))
+            if warnings:
+                notes.append("compiler warnings in the gap files (not fatal):\n" + warnings)
             for note in notes:
                 print(note, file=sys.stderr)
             (out / "logs" / "results").mkdir(parents=True, exist_ok=True)
             for stale in (out / "logs" / "results").glob("*.json"):
                 stale.unlink()
-            run_pytest(labs, kernel.elf, args, seed, out, measure_speed(kernel.elf))
+            run_pytest(labs, kernel, args, seed, out, measure_speed(kernel))
         except build.BuildError as e:
             error = f"build failed: {e}"
             print(error, file=sys.stderr)
-    run = report.Run(gather(labs, args.test, out, error), seed, label, time.monotonic() - start, tuple(notes))
-    for r in run.failed:
-        if r.output:
+    run = report.Run(gather(labs, args.test, out, error), seed, describe(args), time.monotonic() - start,
+                     tuple(notes))
+    if not error:
+        for r in run.failed:
             print("\n" + r.output)
     print("\n" + report.scoreboard(run))
     if args.json:
