@@ -135,8 +135,16 @@ skeleton:
 build/upto-%/paging.c build/upto-%/process.c: solutions/paging.c tools/skeleton.py
 	@for g in $(GAPS); do tools/skeleton.py solutions/$$g.c --upto $* -o build/upto-$*/$$g.c; done
 
-# ---- Tests ----------------------------------------------------------------
-.PHONY: check
+# ---- Grading and tests ----------------------------------------------------
+# make grade [LAB=n] [TEST=glob] [SEED=n] [SUBMISSION=dir] [SOLUTION=1] [JOBS=n]
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+GRADE_ARGS = $(if $(SOLUTION),--reference) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
+	$(if $(LAB),--lab $(LAB)) $(if $(TEST),--test '$(TEST)') $(if $(SEED),--seed $(SEED)) --jobs $(JOBS)
+
+.PHONY: grade check
+grade: python-check
+	@$(PYTHON) -m grader $(GRADE_ARGS)
+
 check: python-check
 	$(PYTHON) -m pytest -n 2 -q grader/tests
 

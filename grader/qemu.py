@@ -142,6 +142,10 @@ class _Boot:
                 return self._result(Outcome.QEMU_ERROR, f"{QEMU} not found: run 'make deps'", None, 0.0, "")
             try:
                 self._pump(proc, start, qmp_path)
+                if self.killed_for is None:
+                    proc.wait(timeout=5)  # the serial port closed: QEMU is exiting
+            except subprocess.TimeoutExpired:
+                pass
             finally:
                 if proc.poll() is None:
                     proc.kill()

@@ -1,0 +1,102 @@
+"""The QEMU runner against real boots of the kernel's harness self-tests
+(kernel/selftest/harness.c): every way a boot can end gets its own verdict,
+in bounded time."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from grader import protocol, qemu
+from grader.qemu import Outcome
+
+
+def test_pass_needs_the_token_proof(boot_reference):
+    result = boot_reference("selftest_pass")
+    assert result.outcome is Outcome.PASS, result.message
+    marker = protocol.find_end_marker(list(result.lines), "selftest_pass")
+    assert marker and marker.proof == protocol.proof_for(result.request.token, "selftest_pass")
+    assert result.exit_code == protocol.EXIT_PASS
+
+
+def test_failed_check_is_a_fail_with_its_message(boot_reference):
+    result = boot_reference("selftest_fail")
+    assert result.outcome is Outcome.FAIL
+    assert "this check fails on purpose" in result.message
+
+
+def test_panic_names_the_reason_and_backtrace(boot_reference):
+    result = boot_reference("selftest_panic")
+    assert result.outcome is Outcome.PANIC
+    assert "deliberate panic" in result.message
+    assert any("selftest_panic+0x" in line for line in result.lines), "backtrace names the function"
+
+
+def test_kernel_page_fault_is_decoded(boot_reference):
+    result = boot_reference("selftest_page_fault")
+    assert result.outcome is Outcome.PANIC
+    text = "\n".join(result.lines)
+    assert "CR2=0xe0000000" in text and "write to a non-present page in kernel mode" in text
+
+
+def test_triple_fault_is_not_success(boot_reference):
+    result = boot_reference("selftest_triple_fault")
+    assert result.exit_code == protocol.EXIT_TRIPLE_FAULT == 0
+    assert result.outcome is Outcome.TRIPLE_FAULT
+
+
+def test_hang_ends_at_the_timeout_with_the_last_line(boot_reference):
+    start = time.monotonic()
+    result = boot_reference("selftest_hang", timeout=1.5)
+    assert time.monotonic() - start < 4
+    assert result.outcome is Outcome.TIMEOUT
+    assert "no progress" in result.message and "begin selftest_hang" in result.message
+
+
+def test_flood_is_stopped(boot_reference):
+    start = time.monotonic()
+    result = boot_reference("selftest_flood", timeout=20)
+    assert result.outcome is Outcome.FLOOD, result.message
+    assert time.monotonic() - start < 15
+
+
+def test_short_flood_passes(boot_reference):
+    result = boot_reference("selftest_flood", lines="50")
+    assert result.outcome is Outcome.PASS
+    assert sum("flood line" in line for line in result.lines) == 50
+
+
+@pytest.mark.parametrize("cmdline, message", [
+    ({"foo": "1"}, "unknown parameter 'foo' (test selftest_pass takes: none)"),
+    ({"lines": "x1"}, None),
+])
+def test_unknown_parameter_fails_the_test(boot_reference, cmdline, message):
+    result = boot_reference("selftest_pass", **cmdline)
+    assert result.outcome is Outcome.FAIL
+    if message:
+        assert message in result.message
+
+
+def test_malformed_tokens_get_a_message(reference_kernel, tmp_path):
+    result = qemu.run(qemu.RunRequest(reference_kernel, "selftest_pass", {"x": "1"}, mem_mb=32, timeout=10))
+    assert result.outcome is Outcome.FAIL
+    raw = qemu.RunRequest(reference_kernel, None, {}, mem_mb=32, timeout=10)
+    argv = raw.argv()
+    argv[argv.index("-append") + 1] = "junk test=selftest_pass =5 Bad=1"
+    import subprocess
+    out = subprocess.run(argv, capture_output=True, timeout=20).stdout.decode()
+    assert "malformed parameter 'junk'" in out
+    assert "malformed parameter '=5'" in out
+    assert "malformed parameter 'Bad=1'" in out
+
+
+def test_unknown_test_lists_the_tests(boot_reference):
+    result = boot_reference("no_such_test")
+    assert result.outcome is not Outcome.PASS
+    assert any("no test named 'no_such_test'" in line for line in result.lines)
+    assert any("selftest_pass" in line for line in result.lines)
+
+
+def test_decode_lines_survives_bad_bytes():
+    lines = qemu.decode_lines(b"ok\r\nbad \xff\xfe bytes\r\nbell\x07 esc\x1b[31m\n")
+    assert lines == ["ok", "bad \ufffd\ufffd bytes", "bell\ufffd esc\ufffd[31m"]
