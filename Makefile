@@ -126,6 +126,26 @@ qemu-nox: $(BOOT_DEP)
 	@echo "*** Serial console here, no screen. Quit with Ctrl-A X."
 	-$(QEMU) $(QEMU_FLAGS) $(BOOT) -display none -serial mon:stdio
 
+# ---- Debugging with GDB ---------------------------------------------------
+# A port per user, so two students on one machine never collide (.gdbinit
+# computes the same number).
+GDBPORT := $(shell echo $$(( $$(id -u) % 5000 + 25000 )))
+
+.PHONY: qemu-gdb gdb
+# make qemu-gdb: the kernel paused before its first instruction.
+# make qemu-gdb TEST=name SEED=n: a grader test paused, exactly as graded.
+qemu-gdb: kernel python-check
+ifdef TEST
+	@$(PYTHON) -m grader replay --kernel $(KERNEL) --test '$(TEST)' --seed $(or $(SEED),1) --gdb $(GDBPORT)
+else
+	@echo "*** QEMU is paused; attach with 'make gdb' in another terminal (port $(GDBPORT)). Quit with Ctrl-A X."
+	-$(QEMU) $(QEMU_FLAGS) -kernel $(KERNEL) $(if $(KERNEL_ARGS),-append "$(KERNEL_ARGS)") -display none \
+		-serial mon:stdio -S -gdb tcp::$(GDBPORT)
+endif
+
+gdb:
+	gdb -q -n -x .gdbinit $(KERNEL)
+
 # ---- Skeletons ------------------------------------------------------------
 .PHONY: skeleton
 skeleton:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -142,8 +143,33 @@ def gather(labs: list[Lab], pattern: str, out: Path, error: str | None) -> tuple
     return tuple(records)
 
 
+def replay_main(argv: list[str]) -> int:
+    """python3 -m grader replay --kernel ELF --test NAME --seed N [--gdb PORT]"""
+    from . import replay
+
+    ap = argparse.ArgumentParser(prog="python3 -m grader replay", description=replay.__doc__)
+    ap.add_argument("--kernel", type=Path, required=True)
+    ap.add_argument("--test", required=True)
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--gdb", type=int, metavar="PORT", help="start paused with a gdbstub on PORT")
+    ap.add_argument("--print", action="store_true", help="print the QEMU command instead of running it")
+    args = ap.parse_args(argv)
+    request = replay.captured_request(args.kernel.resolve(), args.test, args.seed)
+    argv = replay.gdb_argv(request, args.gdb) if args.gdb else request.argv()
+    if args.print:
+        print(shlex.join(argv))
+        return 0
+    print(f"*** test {args.test}, seed {args.seed}: {request.mem_mb} MiB, command line: {request.cmdline()}")
+    if args.gdb:
+        print(f"*** QEMU is paused; attach with 'make gdb' (port {args.gdb}). Quit QEMU with Ctrl-A X.")
+    return replay.run_interactive(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["replay"]:
+        return replay_main(argv[1:])
+    args = parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     print(f"grader: seed {seed} (replay with --seed {seed}, or make grade SEED={seed})", flush=True)
     start = time.monotonic()
