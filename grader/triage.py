@@ -19,8 +19,10 @@ from . import qemu
 
 # A line of QEMU's `-d int` log, e.g.
 #      1: v=0e e=0002 i=0 cpl=0 IP=0008:00101b7d pc=00101b7d SP=0010:0011a9e8 CR2=e0000000
+#   followed by a register dump whose CR0 line has CR2=.
 _QEMU_EXCEPTION = re.compile(r"v=(?P<vector>[0-9a-f]{2}) e=(?P<err>[0-9a-f]{4}) i=(?P<soft>\d) cpl=(?P<cpl>\d) "
-                             r"IP=[0-9a-f]{4}:(?P<eip>[0-9a-f]{8}) .*?CR2=(?P<cr2>[0-9a-f]{8})")
+                             r"IP=[0-9a-f]{4}:(?P<eip>[0-9a-f]{8})[^\n]*\n(?:(?!\s*\d+: v=)[^\n]*\n)*?"
+                             r"CR0=[0-9a-f]{8} CR2=(?P<cr2>[0-9a-f]{8})")
 _KERNEL_FAULT = re.compile(r"^PANIC: unhandled (?P<name>.+?) \(vector (?P<vector>\d+)\) at EIP 0x(?P<eip>[0-9a-f]{8})")
 _KERNEL_PF = re.compile(r"^\s+page fault at CR2=0x(?P<cr2>[0-9a-f]{8}): (?P<cause>.*) \(error code 0x(?P<err>[0-9a-f]+)\)")
 _BACKTRACE = re.compile(r"^\s+#(?P<n>\d+) 0x(?P<addr>[0-9a-f]{8}) ")
