@@ -29,6 +29,7 @@ class LabError(Exception):
 
 @dataclass(frozen=True)
 class TestInfo:
+    __test__ = False  # not a pytest test class
     lab: int
     name: str
     title: str
