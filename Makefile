@@ -41,7 +41,7 @@ ASFLAGS := $(ARCH) -g -Ikernel
 LDFLAGS := -m elf_i386 -nostdlib --build-id=none -z noexecstack --no-warn-rwx-segments
 
 # ---- Sources --------------------------------------------------------------
-GAPS := paging
+GAPS := paging process
 TRUSTED_SRCS := $(filter-out $(GAPS:%=kernel/%.c),$(wildcard kernel/*.c kernel/*.S kernel/selftest/*.c labs/*/*.c))
 TRUSTED_OBJS := $(patsubst %,build/trusted/%.o,$(basename $(TRUSTED_SRCS)))
 
@@ -57,6 +57,50 @@ KERNEL := $(OUT)/kernel.elf
 ISO := $(OUT)/kernel.iso
 KERNEL_ARGS ?=
 MEM ?= 128M
+
+# ---- User programs --------------------------------------------------------
+# Each user/*.c and labs/*/user/*.c is one program, named after its file,
+# linked at USER_BASE (user/user.ld) with the user library: user/lib/ plus
+# the kernel's own string.c and kprintf.c, compiled again for user mode.
+# build/trusted/user/NAME.elf keeps its debug info (for GDB); a stripped copy
+# is embedded in the kernel with a name table (tools/mkprograms.sh).
+OBJCOPY := $(TOOLPREFIX)objcopy
+USER_SRCS := $(sort $(wildcard user/*.c labs/*/user/*.c))
+USER_PROGS := $(sort $(basename $(notdir $(USER_SRCS))))
+ifneq ($(words $(USER_PROGS)),$(words $(USER_SRCS)))
+$(error two user programs have the same file name: $(USER_SRCS))
+endif
+USER_LIB_OBJS := $(patsubst %,build/trusted/uobj/%.o,$(basename $(wildcard user/lib/*.c user/lib/*.S) kernel/string.c kernel/kprintf.c))
+USER_OBJS := $(patsubst %.c,build/trusted/uobj/%.o,$(USER_SRCS))
+USER_CFLAGS := $(filter-out -Ikernel,$(TRUSTED_CFLAGS)) -Iuser/lib
+TRUSTED_OBJS += build/trusted/user/programs.o
+
+# Programs see only user.h and kernel/include/; the library also kernel/.
+$(USER_LIB_OBJS): USER_CFLAGS += -Ikernel
+
+build/trusted/uobj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+build/trusted/uobj/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(ASFLAGS) -MMD -MP -c $< -o $@
+
+$(foreach src,$(USER_SRCS),$(eval build/trusted/user/$(basename $(notdir $(src))).elf: build/trusted/uobj/$(src:.c=.o)))
+build/trusted/user/%.elf: $(USER_LIB_OBJS) user/user.ld
+	@mkdir -p $(@D)
+	$(LD) $(LDFLAGS) -T user/user.ld -o $@ $(filter %.o,$^)
+
+build/trusted/embed/%.elf: build/trusted/user/%.elf
+	@mkdir -p $(@D)
+	$(OBJCOPY) --strip-all $< $@
+
+build/trusted/user/programs.o: $(USER_PROGS:%=build/trusted/embed/%.elf) tools/mkprograms.sh
+	tools/mkprograms.sh $(filter %.elf,$^) > build/trusted/user/programs.S
+	$(CC) $(ASFLAGS) -c build/trusted/user/programs.S -o $@
+
+-include $(USER_LIB_OBJS:.o=.d) $(USER_OBJS:.o=.d)
+# ---- End of user programs -------------------------------------------------
 
 # ---- Trusted objects ------------------------------------------------------
 build/trusted/%.o: %.c

@@ -9,11 +9,14 @@ void console_init(void);
 void console_putc(char c);
 void console_write(const char *s, size_t n);
 
-// Input side. Drivers call console_input() from their interrupt handlers.
+// Input side, a line at a time. Drivers call console_input() from their
+// interrupt handlers: it echoes the byte and handles backspace within the
+// line being typed.
 void console_input(char c);
-// Copies up to n buffered input bytes into buf; returns how many (0: none).
+// Copies up to n bytes of complete input lines into buf; returns how many
+// (0: no complete line yet).
 size_t console_read(char *buf, size_t n);
-// Called after new input arrives (the process layer wakes readers with it).
+// Called when a line is complete (the process layer wakes readers with it).
 void console_set_input_hook(void (*hook)(void));
 
 #endif

@@ -47,6 +47,8 @@
 #define USER_TOP 0xC0000000u  // one past the highest user address
 #define USER_STACK_TOP USER_TOP
 #define USER_STACK_PAGES 16u // 64 KiB of user stack, mapped at exec
+// Where a program and its heap must end: below the stack and a guard page.
+#define USER_IMAGE_LIMIT (USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE)
 
 #define KHEAP_BASE 0xD0000000u // first kernel heap page
 #define KHEAP_TOP 0xF0000000u  // one past the last kernel heap page

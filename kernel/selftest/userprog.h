@@ -1,0 +1,30 @@
+// Helpers for tests that run user programs: start them, let them run, then
+// check with trusted code how they ended and that nothing leaked.
+#ifndef KERNEL_SELFTEST_USERPROG_H
+#define KERNEL_SELFTEST_USERPROG_H
+
+#include <stdint.h>
+#include "sched.h"
+
+// Starts the process subsystem and notes the free frames, for
+// userprog_check_no_leak. Call first.
+void userprog_begin(void);
+
+// Spawns program argv[0] with argv; fails the test when it cannot. Prints
+// "[test] spawned pid P: argv..." and returns the pid.
+int userprog_spawn(char *const argv[]);
+
+// Runs the spawned processes until nothing is left to run, then calls
+// `done` (which ends the test). Never returns.
+void userprog_run(void (*done)(enum sched_stop why)) __attribute__((noreturn));
+
+// Fails the test unless `pid` ended through test_exit with `code`.
+void userprog_check_test_exit(int pid, int code);
+
+// Fails the test unless `pid` is a zombie with exit status `status`.
+void userprog_check_zombie(int pid, int status);
+
+// Fails the test unless every frame taken since userprog_begin is free again.
+void userprog_check_no_leak(void);
+
+#endif
