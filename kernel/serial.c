@@ -21,7 +21,10 @@ void serial_init(void) {
     outb(COM1 + REG_DATA, 1); // divisor 1: 115200 baud
     outb(COM1 + 1, 0);
     outb(COM1 + REG_LCR, 0x03); // 8N1
-    outb(COM1 + REG_FCR, 0xC7); // FIFOs on and cleared
+    // FIFOs stay off: turning them on empties them, and QEMU, which feeds
+    // its stdin from the start, may already have delivered a byte. Without
+    // them QEMU holds back input until the one received byte is read.
+    outb(COM1 + REG_FCR, 0x00);
     outb(COM1 + REG_MCR, 0x0B); // DTR, RTS, OUT2 (OUT2 gates the IRQ line)
 }
 

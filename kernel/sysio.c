@@ -21,15 +21,6 @@ int sys_write(int fd, const void *ubuf, int n) {
     return (int)len;
 }
 
-// Takes complete input up to and including a newline, at most `max` bytes.
-static uint32_t take_line(char *buf, uint32_t max) {
-    uint32_t got = 0;
-    while (got < max && console_read(&buf[got], 1))
-        if (buf[got++] == '\n')
-            break;
-    return got;
-}
-
 int sys_read(int fd, void *ubuf, int n) {
     if (fd != 0 || n < 0)
         return -1;
@@ -38,9 +29,11 @@ int sys_read(int fd, void *ubuf, int n) {
         return -1;
     if (max == 0)
         return 0;
-    uint32_t got = take_line(buffer, max);
-    if (got == 0)
+    uint32_t got = console_read(buffer, max);
+    if (got == 0) {
+        console_wait_input();
         return process_block(BLOCK_READ);
+    }
     copy_to_user(ubuf, buffer, got);
     return (int)got;
 }
