@@ -63,8 +63,10 @@ static void check_stuck(void) {
     enum sched_stop why = alive ? SCHED_DEADLOCK : SCHED_ALL_EXITED;
     if (why == SCHED_DEADLOCK)
         report_deadlock();
+    if (!done_hook && why == SCHED_DEADLOCK)
+        panic("deadlock: no process can ever run again");
     if (!done_hook)
-        panic(why == SCHED_DEADLOCK ? "deadlock" : "no process left to run (init must never exit)");
+        panic("no process left to run (init must never exit)");
     done_hook(why);
     if (!next_ready(NULL))
         panic("sched: the done hook returned with nothing to run");
@@ -88,6 +90,8 @@ static struct process *wait_for_ready(struct process *prev) {
 
 // Makes `p` the running process in its own address space.
 static void make_current(struct process *p) {
+    if (!p->pd_phys)
+        panic("sched: pid %d (%s) is READY without an address space", p->pid, p->name);
     p->state = PROC_RUNNING;
     p->runs++;
     dispatches++;

@@ -44,6 +44,8 @@ static void kill_faulting(registers_t *regs) {
     kprintf("[kernel] pid %d (%s) killed: %s%s, eip 0x%08x\n", p->pid, p->name, exception_name(regs->int_no), detail,
             regs->eip);
     process_exit(W_SIGNALED(signal_for(regs->int_no)));
+    if (process_current() == p)
+        panic("process_exit returned into the process it ended (no scheduler_switch?)");
 }
 
 void signal_init(void) { exception_set_user_handler(kill_faulting); }

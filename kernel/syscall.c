@@ -4,6 +4,7 @@
 // belongs to that process, and its EAX is left alone.
 #include <abi.h>
 #include "exec.h"
+#include "kprintf.h"
 #include "sched.h"
 #include "syscall.h"
 #include "sysio.h"
@@ -35,9 +36,16 @@ static int (*const calls[SYS_COUNT])(registers_t *r) = {
     [SYS_programs] = call_programs, [SYS_test_exit] = call_test_exit,
 };
 
+// Also checks the SYSCALL_SWITCHED rule, which lab code must follow: a
+// broken rule would corrupt another process's registers.
 static void syscall_trap(registers_t *regs) {
+    struct process *caller = process_current();
     uint32_t n = regs->eax;
     int result = n < SYS_COUNT && calls[n] ? calls[n](regs) : -1;
+    if (result != SYSCALL_SWITCHED && process_current() != caller)
+        panic("system call %u switched processes but returned %d, not SYSCALL_SWITCHED", n, result);
+    if (result == SYSCALL_SWITCHED && process_current()->state != PROC_RUNNING)
+        panic("system call %u returned SYSCALL_SWITCHED but did not switch (no scheduler_switch?)", n);
     if (result != SYSCALL_SWITCHED)
         regs->eax = (uint32_t)result;
 }

@@ -24,6 +24,8 @@ int sys_getppid(void) {
 int sys_sbrk(int increment) {
     struct process *p = process_current();
     uint32_t old = p->brk;
+    if (p->heap_start < USER_BASE || old < p->heap_start) // exec sets them, fork copies them
+        panic("sbrk: pid %d has a broken heap: heap_start 0x%08x, brk 0x%08x", p->pid, p->heap_start, old);
     uint32_t size = increment < 0 ? 0u - (uint32_t)increment : (uint32_t)increment;
     if (increment < 0 ? size > old - p->heap_start : size > USER_IMAGE_LIMIT - old)
         return -1;

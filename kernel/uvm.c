@@ -1,5 +1,6 @@
 // User address spaces (see uvm.h) and copy_to_user / copy_from_user.
 #include <string.h>
+#include "kprintf.h"
 #include "paging.h"
 #include "pmm.h"
 #include "process.h"
@@ -28,7 +29,15 @@ static bool ensure_table(uint32_t pd_phys, uint32_t vaddr) {
     return true;
 }
 
+// Kernel page tables are shared by every address space: a user mapping
+// there would show up in all of them.
+static void check_user_page(const char *function, uint32_t vaddr) {
+    if (vaddr < USER_BASE || vaddr >= USER_TOP)
+        panic("%s: 0x%08x is not a user address", function, vaddr);
+}
+
 int uvm_map(uint32_t pd_phys, uint32_t vaddr, uint32_t frame, uint32_t flags) {
+    check_user_page(__func__, vaddr);
     if (!ensure_table(pd_phys, vaddr))
         return -1;
     paging_map_page_in((uint32_t *)pd_phys, vaddr, frame, flags);
@@ -52,6 +61,7 @@ int uvm_alloc(uint32_t pd_phys, uint32_t start, uint32_t end, uint32_t flags) {
 
 void uvm_dealloc(uint32_t pd_phys, uint32_t start, uint32_t end) {
     for (uint32_t va = start; va < end; va += PAGE_SIZE) {
+        check_user_page(__func__, va);
         uint32_t *pte = uvm_pte(pd_phys, va);
         if (!pte || !(*pte & PAGE_PRESENT))
             continue;
