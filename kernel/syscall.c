@@ -27,13 +27,14 @@ static int call_sbrk(registers_t *r) { return sys_sbrk((int)r->ebx); }
 static int call_uptime(registers_t *r) { return (void)r, (int)timer_ticks(); }
 static int call_programs(registers_t *r) { return sys_programs((char *)r->ebx, (int)r->ecx); }
 static int call_test_exit(registers_t *r) { return sys_test_exit((int)r->ebx); }
+static int call_shutdown(registers_t *r) { (void)r, sys_shutdown(); } // never returns
 
 static int (*const calls[SYS_COUNT])(registers_t *r) = {
     [SYS_exit] = call_exit,       [SYS_write] = call_write,       [SYS_read] = call_read,
     [SYS_fork] = call_fork,       [SYS_waitpid] = call_waitpid,   [SYS_getpid] = call_getpid,
     [SYS_getppid] = call_getppid, [SYS_yield] = call_yield,       [SYS_exec] = call_exec,
     [SYS_sleep] = call_sleep,     [SYS_sbrk] = call_sbrk,         [SYS_uptime] = call_uptime,
-    [SYS_programs] = call_programs, [SYS_test_exit] = call_test_exit,
+    [SYS_programs] = call_programs, [SYS_test_exit] = call_test_exit, [SYS_shutdown] = call_shutdown,
 };
 
 // Also checks the SYSCALL_SWITCHED rule, which lab code must follow: a

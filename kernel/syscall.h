@@ -12,5 +12,6 @@ int sys_exit(int code);                // ends the caller: SYSCALL_SWITCHED
 int sys_getppid(void);                 // 0 without a parent
 int sys_sbrk(int increment);           // the old end of the heap
 int sys_programs(char *ubuf, int size); // names, space-separated (2 KiB at most): how many
+void sys_shutdown(void) __attribute__((noreturn)); // ends QEMU: a normal end
 
 #endif

@@ -6,6 +6,7 @@
 #include "pmm.h"
 #include "process.h"
 #include "programs.h"
+#include "qemu.h"
 #include "syscall.h"
 #include "uvm.h"
 
@@ -52,4 +53,9 @@ int sys_programs(char *ubuf, int size) {
     int result = size >= 0 && (uint32_t)size > len && copy_to_user(ubuf, list, len + 1) == 0 ? count : -1;
     kfree(list);
     return result;
+}
+
+void sys_shutdown(void) {
+    kprintf("Kestrel: shutting down.\n");
+    qemu_exit(QEMU_EXIT_SHUTDOWN);
 }

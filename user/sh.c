@@ -1,6 +1,7 @@
 // sh: the shell. Reads a line from the console, splits it into words and
 // runs the program the first word names, with fork, exec and waitpid; says
-// how a program ended when it failed or was killed. Builtins: help, exit.
+// how a program ended when it failed or was killed. Builtins: help, exit
+// (init then starts a new shell), shutdown (ends QEMU).
 #include <stdbool.h>
 #include "user.h"
 
@@ -105,9 +106,11 @@ int main(void) {
         else if (argc == 0)
             continue;
         else if (strcmp(argv[0], "help") == 0)
-            printf("builtins: help, exit [code]\nprograms: %s\n", names);
+            printf("builtins: help, exit [code], shutdown\nprograms: %s\n", names);
         else if (strcmp(argv[0], "exit") == 0)
             exit(argc > 1 ? atoi(argv[1]) : 0);
+        else if (strcmp(argv[0], "shutdown") == 0)
+            shutdown();
         else if (!is_program(argv[0]))
             printf("sh: %s: no such program (type help)\n", argv[0]);
         else

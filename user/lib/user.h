@@ -24,6 +24,7 @@ int sleep(int ticks);                           // TIMER_HZ (100) ticks a second
 void *sbrk(int increment);                      // (void *)-1 on failure
 int uptime(void);
 int programs(char *buf, int size);
+void shutdown(void) __attribute__((noreturn)); // ends QEMU
 // Test-only: ends the process without exit(), through trusted kernel code.
 void test_exit(int code) __attribute__((noreturn));
 
