@@ -63,9 +63,10 @@ struct process *process_init_proc(void) {
 }
 
 struct process *process_find(int pid) {
-    PROCESS_FOREACH(p)
-    if (p->state != PROC_UNUSED && p->pid == pid)
-        return p;
+    PROCESS_FOREACH(p) {
+        if (p->state != PROC_UNUSED && p->pid == pid)
+            return p;
+    }
     return NULL;
 }
 

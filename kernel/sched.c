@@ -40,9 +40,10 @@ static void report_deadlock(void) {
         if (p->state != PROC_BLOCKED)
             continue;
         kprintf("[kernel]   pid %d (%s) waits for a child; its children:", p->pid, p->name);
-        PROCESS_FOREACH(c)
-        if (c->state != PROC_UNUSED && c->parent == p)
-            kprintf(" %d (%s)", c->pid, process_state_name(c->state));
+        PROCESS_FOREACH(c) {
+            if (c->state != PROC_UNUSED && c->parent == p)
+                kprintf(" %d (%s)", c->pid, process_state_name(c->state));
+        }
         kprintf("\n");
     }
 }
@@ -157,9 +158,10 @@ int sched_sleep(int ticks) {
 // and another process is READY, switch to it.
 static void tick(registers_t *regs) {
     uint32_t now = timer_ticks();
-    PROCESS_FOREACH(p)
-    if (p->state == PROC_BLOCKED && p->blocked_on == BLOCK_SLEEP && (int32_t)(now - p->wake_tick) >= 0)
-        process_wake(p, BLOCK_SLEEP);
+    PROCESS_FOREACH(p) {
+        if ((int32_t)(now - p->wake_tick) >= 0) // process_wake checks it sleeps
+            process_wake(p, BLOCK_SLEEP);
+    }
     if (regs_from_user(regs) && current && next_ready(current))
         scheduler_switch();
 }

@@ -39,8 +39,9 @@ int sys_read(int fd, void *ubuf, int n) {
 }
 
 static void wake_readers(void) {
-    PROCESS_FOREACH(p)
-    process_wake(p, BLOCK_READ);
+    PROCESS_FOREACH(p) {
+        process_wake(p, BLOCK_READ);
+    }
 }
 
 void sysio_init(void) { console_set_input_hook(wake_readers); }

@@ -15,9 +15,10 @@ int sys_test_exit(int code) {
         strlcpy(records[count].name, p->name, PROC_NAME_MAX);
     }
     count++;
-    PROCESS_FOREACH(c)
-    if (c->parent == p)
-        c->parent = NULL;
+    PROCESS_FOREACH(c) {
+        if (c->parent == p)
+            c->parent = NULL;
+    }
     paging_switch_directory(paging_get_directory_phys());
     paging_free_directory(p->pd_phys);
     struct process *parent = p->parent;
