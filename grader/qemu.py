@@ -238,7 +238,7 @@ class _Boot:
             return Outcome.FLOOD, (f"still printing when the {self.request.timeout:.1f} s timeout hit "
                                    f"({len(self.data) >> 10} KiB; a print in a loop?). Last line: {last[:120]}")
         if self.killed_for is Outcome.TIMEOUT:
-            return Outcome.TIMEOUT, (f"timed out after {self.request.timeout:.1f} s; no progress for "
+            return Outcome.TIMEOUT, (f"stopped after {self.request.timeout:.1f} s; no progress for "
                                      f"{min(idle, self.request.timeout):.1f} s since: {last}")
         if self.killed_for is Outcome.FLOOD:
             return Outcome.FLOOD, (f"serial output passed {self.request.output_cap >> 10} KiB: stopped "
@@ -261,13 +261,13 @@ def classify_exit(code: int | None, lines: Sequence[str], req: RunRequest, stder
     if code == protocol.EXIT_FAIL:
         return Outcome.FAIL, _first_match(lines, protocol.FAIL_LINE, "message") or "a harness check failed"
     if code == protocol.EXIT_PANIC:
-        return Outcome.PANIC, "kernel panic: " + (_first_match(lines, protocol.PANIC_LINE, "message") or "?")
+        return Outcome.PANIC, _first_match(lines, protocol.PANIC_LINE, "message") or "the kernel stopped"
     if code == protocol.EXIT_NOT_IMPLEMENTED:
         m = next((m for m in map(protocol.NOT_IMPLEMENTED.match, lines) if m), None)
         what = f"{m['function']}() (lab {m['lab']})" if m else "a gap function"
         return Outcome.NOT_IMPLEMENTED, f"{what} is not implemented"
     if code == protocol.EXIT_TRIPLE_FAULT:
-        return Outcome.TRIPLE_FAULT, "triple fault: the CPU reset (an exception while handling an exception)"
+        return Outcome.TRIPLE_FAULT, "the CPU reset (an exception while handling an exception)"
     if code == protocol.EXIT_SHUTDOWN:
         if req.test:
             return Outcome.FORGED, "the kernel shut down normally instead of running the test"

@@ -90,15 +90,22 @@ def addr2line(kernel: Path, addr: int) -> str:
     if len(out) < 2 or out[0] == "??":
         return "?"
     location = re.sub(r" \(discriminator \d+\)", "", out[1])
+    path, _, line = location.rpartition(":")
     root = str(Path(__file__).resolve().parent.parent) + "/"
-    return f"{out[0]} at {location.replace(root, '')}"
+    if path.startswith(root):
+        path = path[len(root):]
+    elif Path(path).name in ("paging.c", "process.c"):
+        path = f"kernel/{Path(path).name}"  # a private copy of a gap file
+    return f"{out[0]} at {path}:{line}"
 
 
 def hint(fault: Fault, where: str) -> str:
     """The usual reason for a fault like this one."""
     function = where.split(" ", 1)[0]
     if fault.vector == 14 and fault.cr2 is not None:
-        if fault.err is not None and fault.err & 0x10 and abs(fault.cr2 - fault.eip) < 0x1000:
+        # i386 without NX sets no fetch bit (0x10): a fault on the page of
+        # EIP itself is the sign.
+        if fault.cr2 >> 12 == fault.eip >> 12 or (fault.err or 0) & 0x10:
             return ("the CPU could not fetch the next instruction: if this is right after paging was turned on, "
                     "the identity map does not cover the kernel's code")
         if fault.cr2 < 0x1000:

@@ -28,7 +28,7 @@ def test_failed_check_is_a_fail_with_its_message(boot_reference):
 def test_panic_names_the_reason_and_backtrace(boot_reference):
     result = boot_reference("selftest_panic")
     assert result.outcome is Outcome.PANIC
-    assert "deliberate panic" in result.message
+    assert result.message == "deliberate panic from selftest_panic"
     assert any("selftest_panic+0x" in line for line in result.lines), "backtrace names the function"
 
 
