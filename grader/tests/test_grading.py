@@ -1,0 +1,62 @@
+"""Grading end to end through the CLI: the reference gets full marks, the
+skeleton zero with "not implemented", each partial skeleton fails exactly
+its own lab, and the machine-readable reports agree with the scoreboard."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from grader.build import ROOT
+from grader.labs import all_labs
+
+LABS = all_labs()
+ALL_TESTS = {(lab.number, t.name) for lab in LABS for t in lab.tests}
+
+
+def run_grader(tmp_path, *args: str) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    out = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "grader", *args, "--jobs", "2", "--out", str(tmp_path / "g"),
+                             "--json", str(out), "--junit", str(tmp_path / "junit.xml"), "--gradescope",
+                             str(tmp_path / "results.json")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert out.exists(), result.stdout + result.stderr
+    return json.loads(out.read_text()), result
+
+
+def test_reference_gets_full_marks(tmp_path):
+    doc, result = run_grader(tmp_path, "--reference")
+    failed = [t for t in doc["tests"] if t["status"] != "passed"]
+    assert not failed, result.stdout
+    assert {(t["lab"], t["name"]) for t in doc["tests"]} == ALL_TESTS
+    assert doc["score"] == doc["max_score"] == sum(lab.max_points for lab in LABS)
+    assert result.returncode == 0
+    assert f"total {doc['score']:g}/{doc['max_score']:g}" in result.stdout
+    gradescope = json.loads((tmp_path / "results.json").read_text())
+    assert gradescope["score"] == doc["score"] and len(gradescope["tests"]) == len(ALL_TESTS)
+    assert ET.parse(tmp_path / "junit.xml").getroot().get("failures") == "0"
+
+
+def test_skeleton_scores_zero_with_not_implemented(tmp_path):
+    doc, result = run_grader(tmp_path, "--submission", str(ROOT / "kernel"))
+    assert doc["score"] == 0 and result.returncode != 0
+    for test in doc["tests"]:
+        assert "not implemented" in test["output"] or "blocked by" in test["output"], test["output"]
+    lab1 = [t for t in doc["tests"] if t["lab"] == 1]
+    assert all("init_paging() is still the stub" in t["output"] for t in lab1)
+    assert ET.parse(tmp_path / "junit.xml").getroot().get("failures") == str(len(ALL_TESTS))
+
+
+@pytest.mark.parametrize("upto", [lab.number for lab in LABS if lab.number > 1])
+def test_partial_skeleton_fails_exactly_its_lab(upto, tmp_path):
+    doc, result = run_grader(tmp_path, "--upto", str(upto))
+    for test in doc["tests"]:
+        if test["lab"] < upto:
+            assert test["status"] == "passed", test["output"]
+        elif test["lab"] == upto:
+            assert "not implemented" in test["output"], test["output"]
+        else:
+            assert "not implemented" in test["output"] or "blocked by" in test["output"], test["output"]
