@@ -14,7 +14,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (Gradescope's Ubuntu 22.04): python3-tomli
+    import tomli as tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
