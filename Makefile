@@ -5,7 +5,7 @@
 #   build/trusted/    objects of everything but the gap files, built once
 #   build/student/    the kernel with your kernel/paging.c and process.c
 #   build/solution/   the kernel with solutions/ (make SOLUTION=1 ...)
-#   build/upto-K/     partial skeletons (reference before lab K, stubs after)
+#   build/grade/      the grader's private builds and the tests' serial logs
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -193,11 +193,9 @@ gdb:
 # ---- Skeletons ------------------------------------------------------------
 .PHONY: skeleton
 skeleton:
+	@if [ ! -d solutions ]; then echo "make skeleton needs solutions/, which the student release does not have" >&2; exit 1; fi
 	@for g in $(GAPS); do tools/skeleton.py solutions/$$g.c -o kernel/$$g.c; done
 	@echo "kernel/: skeleton regenerated from solutions/"
-
-build/upto-%/paging.c build/upto-%/process.c: solutions/paging.c tools/skeleton.py
-	@for g in $(GAPS); do tools/skeleton.py solutions/$$g.c --upto $* -o build/upto-$*/$$g.c; done
 
 # ---- Grading and tests ----------------------------------------------------
 # make grade [LAB=n] [TEST=glob] [SEED=n] [SUBMISSION=dir] [SOLUTION=1] [JOBS=n]
@@ -210,7 +208,32 @@ grade: python-check
 	@$(PYTHON) -m grader $(GRADE_ARGS)
 
 check: python-check
-	$(PYTHON) -m pytest -n 2 -q grader/tests
+	@if [ ! -d grader/tests ]; then echo "make check tests the kit itself; in a student tree, use make grade" >&2; exit 1; fi
+	$(PYTHON) -m pytest -n 2 -q -p no:cacheprovider grader/tests
+
+# ---- Course workflow ------------------------------------------------------
+.PHONY: handin release gradescope
+handin: python-check
+	@$(PYTHON) -m grader handin
+
+release: python-check
+	@$(PYTHON) tools/package.py release $(if $(OUT_DIR),--out $(OUT_DIR))
+
+gradescope: python-check
+	@$(PYTHON) tools/package.py gradescope $(if $(OUT_DIR),--out $(OUT_DIR))
+
+# ---- Help -----------------------------------------------------------------
+.PHONY: help
+help:
+	@echo "make                 build the kernel (and a GRUB ISO)"
+	@echo "make qemu | qemu-nox boot it, with or without a screen (quit: Ctrl-A X)"
+	@echo "make qemu-gdb        boot paused for GDB; then 'make gdb' in another terminal"
+	@echo "make qemu-gdb TEST=name SEED=n   a grader test, paused, exactly as graded"
+	@echo "make grade [LAB=n] [TEST=glob] [SEED=n]   grade kernel/paging.c and kernel/process.c"
+	@echo "make handin          pack your gap files into handin.tar.gz"
+	@echo "make SOLUTION=1 ...  use the reference solutions (instructors)"
+	@echo "make check | skeleton | release | gradescope | bench | soak   (instructors)"
+	@echo "make deps            install the toolchain (Debian/Ubuntu)"
 
 # ---- Set-up ---------------------------------------------------------------
 .PHONY: deps toolchain-check python-check

@@ -111,14 +111,25 @@ def build_kernel(gap_dir: Path, out: Path) -> Kernel:
     return Kernel(out / "kernel.elf", _warnings(output))
 
 
-def build_submission(submission: Path, work: Path) -> Kernel:
-    """Copies a submission's gap files into `work` and builds them."""
+def build_submission(submission: Path, work: Path, replace: dict[str, Path] | None = None) -> Kernel:
+    """Copies a submission's gap files (a folder or a hand-in archive) into
+    `work` and builds them; `replace` swaps some of them for other files
+    (the reference paging.c, say)."""
+    from .handin import HandinError, is_archive, unpack
+
+    if is_archive(submission):
+        try:
+            submission = unpack(submission, work / "unpacked")
+        except HandinError as e:
+            raise BuildError(str(e)) from e
+    elif not submission.is_dir():
+        raise BuildError(f"{submission}: no such folder or hand-in archive")
     files = find_gap_files(submission)
     src = work / "src"
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    for name, path in files.items():
+    for name, path in {**files, **(replace or {})}.items():
         if path.stat().st_size > 1 << 20:
             raise BuildError(f"{name} is larger than 1 MiB")
         shutil.copyfile(path, src / name)

@@ -35,6 +35,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     what.add_argument("--submission", type=Path, help="grade the gap files in DIR (or DIR/kernel)")
     what.add_argument("--reference", action="store_true", help="grade the reference solutions")
     what.add_argument("--upto", type=int, metavar="K", help="grade the partial skeleton for lab K")
+    ap.add_argument("--reference-paging", action="store_true",
+                    help="use the reference paging.c with the submission's process.c (labs 4-5 for a student "
+                         "behind on labs 1-3)")
     ap.add_argument("--lab", type=int, action="append", help="only this lab (repeatable)")
     ap.add_argument("--test", default="*", help="only tests whose name matches this glob")
     ap.add_argument("--seed", type=int, help="parameters of the run (printed on every run)")
@@ -53,9 +56,8 @@ def describe(args: argparse.Namespace) -> str:
         return "reference solutions"
     if args.upto is not None:
         return f"partial skeleton for lab {args.upto}"
-    if args.submission is not None:
-        return f"submission {args.submission}"
-    return "kernel/ gap files"
+    what = f"submission {args.submission}" if args.submission is not None else "kernel/ gap files"
+    return what + (" with the reference paging.c" if args.reference_paging else "")
 
 
 def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list[str]]:
@@ -67,7 +69,8 @@ def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list
     elif args.upto is not None:
         kernel = build.build_partial(args.upto, work)
     else:
-        kernel = build.build_submission(args.submission or ROOT, work)
+        replace = {"paging.c": ROOT / "solutions" / "paging.c"} if args.reference_paging else {}
+        kernel = build.build_submission(args.submission or ROOT, work, replace)
     notes = [] if args.reference or args.upto or args.submission else changed_outside_gaps()
     return kernel.elf, kernel.warnings, notes
 
@@ -115,13 +118,28 @@ def run_pytest(labs: list[Lab], kernel: Path, args: argparse.Namespace, seed: in
     if args.jobs > 1:
         argv += ["-n", str(args.jobs)]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    plugins = [] if args.quiet else [Progress(sys.stdout)]
     with open(out / "pytest.log", "w") as log:
         saved = sys.stdout
         sys.stdout = log  # the scoreboard is ours; pytest's own output goes to the log
         try:
-            return pytest.main(argv)
+            return pytest.main(argv, plugins=plugins)
         finally:
             sys.stdout = saved
+
+
+class Progress:
+    """Prints one line per finished test, as results come in."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def pytest_runtest_logreport(self, report) -> None:
+        for key, value in getattr(report, "user_properties", ()):
+            if key == "grader":
+                r = TestResult.from_json(value)
+                mark = "ok  " if r.passed else "FAIL"
+                print(f"  {mark} lab {r.lab} {r.name} ({r.seconds:.2f} s)", file=self.stream, flush=True)
 
 
 def gather(labs: list[Lab], pattern: str, out: Path, error: str | None) -> tuple[TestResult, ...]:
@@ -165,10 +183,33 @@ def replay_main(argv: list[str]) -> int:
     return replay.run_interactive(argv)
 
 
+def batch_main(argv: list[str]) -> int:
+    from . import batch
+
+    return batch.main(argv)
+
+
+def handin_main(argv: list[str]) -> int:
+    """python3 -m grader handin [--out FILE]: packs this tree's gap files."""
+    from .handin import HandinError, pack
+
+    ap = argparse.ArgumentParser(prog="python3 -m grader handin", description=handin_main.__doc__)
+    ap.add_argument("--out", type=Path, default=ROOT / "handin.tar.gz")
+    args = ap.parse_args(argv)
+    try:
+        names = pack(ROOT, args.out)
+    except HandinError as e:
+        print(f"handin: {e}", file=sys.stderr)
+        return 1
+    print(f"handin: wrote {args.out} with {', '.join(names)}; submit that file.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["replay"]:
-        return replay_main(argv[1:])
+    commands = {"replay": replay_main, "handin": handin_main, "batch": batch_main}
+    if argv[:1] and argv[0] in commands:
+        return commands[argv[0]](argv[1:])
     args = parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     print(f"grader: seed {seed} (replay with --seed {seed}, or make grade SEED={seed})", flush=True)

@@ -10,6 +10,9 @@
     timeout = 4.0                      # seconds, on the reference machine
     visibility = "visible"             # Gradescope: visible, hidden,
                                        # after_due_date, after_published
+
+and, optionally, `answers = ["answers/lab1.md"]`: files the student hands in
+besides the gap files (make handin packs them).
 """
 from __future__ import annotations
 
@@ -51,6 +54,7 @@ class Lab:
     functions: tuple[str, ...]
     tests: tuple[TestInfo, ...]
     folder: Path
+    answers: tuple[str, ...] = ()  # files the student hands in besides the gap files
 
     @property
     def handout(self) -> str:
@@ -81,7 +85,8 @@ def load_lab(folder: Path) -> Lab:
     for key in ("title", "file", "functions"):
         if key not in data:
             raise LabError(f"{path}: missing '{key}'")
-    return Lab(number, folder.name, data["title"], data["file"], tuple(data["functions"]), tests, folder)
+    return Lab(number, folder.name, data["title"], data["file"], tuple(data["functions"]), tests, folder,
+               tuple(data.get("answers", ())))
 
 
 def _test(lab: int, name: str, spec: dict, path: Path) -> TestInfo:
