@@ -96,7 +96,7 @@ build/trusted/embed/%.elf: build/trusted/user/%.elf
 	$(OBJCOPY) --strip-all $< $@
 
 build/trusted/user/programs.o: $(USER_PROGS:%=build/trusted/embed/%.elf) tools/mkprograms.sh
-	tools/mkprograms.sh $(filter %.elf,$^) > build/trusted/user/programs.S
+	sh tools/mkprograms.sh $(filter %.elf,$^) > build/trusted/user/programs.S
 	$(CC) $(ASFLAGS) -c build/trusted/user/programs.S -o $@
 
 -include $(USER_LIB_OBJS:.o=.d) $(USER_OBJS:.o=.d)
@@ -113,7 +113,7 @@ build/trusted/%.o: %.S
 
 build/trusted/ksyms-empty.o: tools/mksyms.sh
 	@mkdir -p $(@D)
-	tools/mksyms.sh $(NM) > build/trusted/ksyms-empty.S
+	sh tools/mksyms.sh $(NM) > build/trusted/ksyms-empty.S
 	$(CC) $(ASFLAGS) -c build/trusted/ksyms-empty.S -o $@
 
 .PHONY: trusted
@@ -132,7 +132,7 @@ $(OUT)/%.o: $(GAP_DIR)/%.c
 # the symbol table panics print from (it comes last, so nothing moves).
 $(KERNEL): $(TRUSTED_OBJS) build/trusted/ksyms-empty.o $(GAPS:%=$(OUT)/%.o) kernel/linker.ld tools/mksyms.sh
 	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@.pass1 $(TRUSTED_OBJS) $(GAPS:%=$(OUT)/%.o) build/trusted/ksyms-empty.o
-	tools/mksyms.sh $(NM) $@.pass1 > $(OUT)/ksyms.S
+	sh tools/mksyms.sh $(NM) $@.pass1 > $(OUT)/ksyms.S
 	$(CC) $(ASFLAGS) -c $(OUT)/ksyms.S -o $(OUT)/ksyms.o
 	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@ $(TRUSTED_OBJS) $(GAPS:%=$(OUT)/%.o) $(OUT)/ksyms.o
 	@rm -f $@.pass1
@@ -194,7 +194,7 @@ gdb:
 .PHONY: skeleton
 skeleton:
 	@if [ ! -d solutions ]; then echo "make skeleton needs solutions/, which the student release does not have" >&2; exit 1; fi
-	@for g in $(GAPS); do tools/skeleton.py solutions/$$g.c -o kernel/$$g.c; done
+	@for g in $(GAPS); do $(PYTHON) tools/skeleton.py solutions/$$g.c -o kernel/$$g.c; done
 	@echo "kernel/: skeleton regenerated from solutions/"
 
 # ---- Grading and tests ----------------------------------------------------
@@ -238,7 +238,7 @@ help:
 # ---- Set-up ---------------------------------------------------------------
 .PHONY: deps toolchain-check python-check
 deps:
-	@tools/deps.sh
+	@sh tools/deps.sh
 
 toolchain-check:
 	@$(CC) $(ARCH) -ffreestanding -nostdinc -x c -c -o /dev/null /dev/null 2>/dev/null || { \

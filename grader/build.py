@@ -117,6 +117,10 @@ def build_submission(submission: Path, work: Path, replace: dict[str, Path] | No
     (the reference paging.c, say)."""
     from .handin import HandinError, is_archive, unpack
 
+    archives = [p for p in submission.iterdir() if is_archive(p)] if submission.is_dir() else []
+    if len(archives) == 1 and not any((submission / g).exists() or (submission / "kernel" / g).exists()
+                                      for g in GAP_FILES):
+        submission = archives[0]  # an uploaded hand-in archive (Gradescope)
     if is_archive(submission):
         try:
             submission = unpack(submission, work / "unpacked")

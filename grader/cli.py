@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     labs = selected_labs(args)
     notes: list[str] = []
     error = None
+    (out / "logs" / "results").mkdir(parents=True, exist_ok=True)
+    for stale in (out / "logs" / "results").glob("*.json"):
+        stale.unlink()  # a result counts only if this run wrote it
     with tempfile.TemporaryDirectory(dir=out, prefix="work-") as work:
         try:
             kernel, warnings, notes = choose_kernel(args, Path(work))
@@ -226,12 +229,12 @@ def main(argv: list[str] | None = None) -> int:
                 notes.append("compiler warnings in the gap files (not fatal):\n" + warnings)
             for note in notes:
                 print(note, file=sys.stderr)
-            (out / "logs" / "results").mkdir(parents=True, exist_ok=True)
-            for stale in (out / "logs" / "results").glob("*.json"):
-                stale.unlink()
             run_pytest(labs, kernel, args, seed, out, measure_speed(kernel))
         except build.BuildError as e:
             error = f"build failed: {e}"
+            print(error, file=sys.stderr)
+        except ImportError as e:
+            error = f"grader error: {e}: run 'make deps' (python3-pytest, python3-pytest-xdist)"
             print(error, file=sys.stderr)
     run = report.Run(gather(labs, args.test, out, error), seed, describe(args), time.monotonic() - start,
                      tuple(notes))

@@ -1,0 +1,146 @@
+"""The course workflow: the student release, hand-in archives, batch
+grading and the Gradescope package, each run for real."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import qemu
+from grader.build import GAP_FILES, ROOT
+
+from .leaks import leaked
+from .submissions import make_submission
+
+MISTAKES = tomllib.loads((Path(__file__).parent / "mistakes.toml").read_text())
+
+
+def run(argv: list[str], cwd: Path, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **env})
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("release") / "student"
+    result = run([sys.executable, "tools/package.py", "release", "--out", str(out)], ROOT)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_release_gives_no_answer_away(release):
+    assert not (release / "solutions").exists() and not (release / "grader" / "tests").exists()
+    assert run(["git", "rev-list", "--count", "HEAD"], release).stdout.strip() == "1"
+    for path in release.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            found = leaked(path.read_text(errors="replace"))
+            assert not found, f"{path.relative_to(release)} holds solution code: {found[:2]}"
+    workflow = (release / ".github" / "workflows" / "classroom.yml").read_text()
+    assert "autograding-command-grader" in workflow and "max-score: 3" in workflow
+
+
+def test_release_builds_boots_and_scores_zero(release, tmp_path):
+    assert run(["make", "-s", "kernel"], release).returncode == 0
+    boot = qemu.run(qemu.RunRequest(release / "build" / "student" / "kernel.elf", None, {}, mem_mb=32, timeout=10))
+    assert boot.outcome is qemu.Outcome.NOT_IMPLEMENTED and "init_paging()" in boot.message
+    out = tmp_path / "r.json"
+    result = run([sys.executable, "-m", "grader", "--lab", "1", "--lab", "4", "-q", "--json", str(out)], release)
+    doc = json.loads(out.read_text())
+    assert doc["score"] == 0 and doc["tests"], result.stdout
+    assert all("not implemented" in t["output"] or "blocked by" in t["output"] for t in doc["tests"])
+
+
+def test_handin_archive_is_graded(tmp_path):
+    tree = tmp_path / "tree"
+    for gap in GAP_FILES:
+        (tree / "kernel").mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "solutions" / gap, tree / "kernel" / gap)
+    archive = tmp_path / "handin.tar.gz"
+    from grader.handin import pack
+
+    assert pack(tree, archive) == [f"kernel/{g}" for g in GAP_FILES]
+    out = tmp_path / "r.json"
+    run([sys.executable, "-m", "grader", "--submission", str(archive), "--lab", "2", "-q", "--out",
+         str(tmp_path / "g"), "--json", str(out)], ROOT)
+    doc = json.loads(out.read_text())
+    assert doc["score"] == doc["max_score"] > 0
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory) -> Path:
+    """A small class: correct, partly correct, broken, empty, an archive."""
+    root = tmp_path_factory.mktemp("class")
+    make_submission("alice", {}, root / "alice")
+    make_submission("bob", MISTAKES["lab1_no_invlpg_on_remap"], root / "bob")
+    make_submission("carol", {"edit": [{"replace": "    identity_map(pmm_ram_end());", "with": "oops"}]},
+                    root / "carol")
+    (root / "dave").mkdir()
+    make_submission("erin", {}, root / "erin-src")
+    from grader.handin import pack
+
+    (root / "erin-src" / "kernel").mkdir()
+    for gap in GAP_FILES:
+        shutil.move(root / "erin-src" / gap, root / "erin-src" / "kernel" / gap)
+    pack(root / "erin-src", root / "erin.tar.gz")
+    shutil.rmtree(root / "erin-src")
+    return root
+
+
+def test_batch_grades_everyone_and_resumes(submissions, tmp_path):
+    out = tmp_path / "batch"
+    argv = [sys.executable, "-m", "grader", "batch", str(submissions), "--jobs", "2", "--out", str(out),
+            "--lab", "1", "--seed", "7"]
+    first = run(argv, ROOT)
+    assert first.returncode == 0, first.stdout + first.stderr
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    assert set(rows) == {"alice", "bob", "carol", "dave", "erin"}
+    full = rows["alice"]["max"]
+    assert rows["alice"]["total"] == rows["erin"]["total"] == full
+    assert 0 < float(rows["bob"]["total"]) < float(full) and "remap" in rows["bob"]["failed"]
+    assert rows["carol"]["total"] == rows["dave"]["total"] == "0"
+    assert "[5/5]" in first.stdout and "average" in first.stdout
+    again = run(argv, ROOT)
+    assert "5 already graded" in again.stdout and "[1/" not in again.stdout
+    (out / "students" / "bob" / "report.json").unlink()  # as if interrupted while grading bob
+    resumed = run(argv, ROOT)
+    assert "4 already graded" in resumed.stdout and "[1/1] bob" in resumed.stdout
+
+
+def test_gradescope_package_runs_on_a_simulated_autograder(submissions, tmp_path):
+    zip_path = tmp_path / "gradescope.zip"
+    assert run([sys.executable, "tools/package.py", "gradescope", "--out", str(zip_path)], ROOT).returncode == 0
+    with zipfile.ZipFile(zip_path) as z:
+        names = z.namelist()
+        assert "setup.sh" in names and "run_autograder" in names
+        z.extractall(tmp_path / "source")
+    source = tmp_path / "source"
+    os.chmod(source / "run_autograder", 0o755)
+    lab1 = source / "labs" / "01-identity-map" / "lab.toml"
+    lab1.write_text(lab1.read_text().replace('[tests.remap]\n', '[tests.remap]\nvisibility = "hidden"\n'))
+    for student, expect_full in (("alice", True), ("carol", False), ("dave", False), ("erin", False)):
+        root = tmp_path / f"autograder-{student}"
+        (root / "submission").mkdir(parents=True)
+        os.symlink(source, root / "source")
+        for f in (submissions / student).iterdir() if (submissions / student).is_dir() else []:
+            shutil.copy(f, root / "submission" / f.name)
+        if student == "erin":
+            shutil.copy(submissions / "erin.tar.gz", root / "submission")
+            expect_full = True
+        result = run([str(source / "run_autograder")], source, AUTOGRADER_ROOT=str(root),
+                     KESTREL_GRADE_ARGS="--lab 1", TMPDIR=str(tmp_path))
+        doc = json.loads((root / "results" / "results.json").read_text())
+        tests = {t["name"]: t for t in doc["tests"]}
+        assert len(tests) == 7, result.stdout + result.stderr
+        assert (doc["score"] == sum(t["max_score"] for t in doc["tests"])) == expect_full, (student, doc["score"])
+        hidden = [t for t in doc["tests"] if "(remap)" in t["name"]]
+        assert hidden and hidden[0]["visibility"] == "hidden"
+        if student == "dave":
+            assert all("missing gap file" in t["output"] for t in doc["tests"])
