@@ -9,6 +9,7 @@ the test's end marker and the proof derived from this run's token.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import selectors
@@ -51,6 +52,19 @@ class Outcome(str, Enum):
 Inspector = Callable[[Qmp], list[str]]
 
 
+@functools.cache
+def fast_firmware() -> tuple[str, ...]:
+    """qboot instead of SeaBIOS when QEMU has it: a -kernel boot then takes
+    about 40 ms less (Debian ships it in qemu-system-data)."""
+    try:
+        out = subprocess.run([QEMU, "-L", "help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    if any((Path(d.strip()) / "qboot.rom").is_file() for d in out.splitlines()):
+        return ("-bios", "qboot.rom")
+    return ()
+
+
 @dataclass(frozen=True)
 class RunRequest:
     kernel: Path
@@ -78,7 +92,7 @@ class RunRequest:
 
     def argv(self, qmp_socket: Path | None = None) -> list[str]:
         """The QEMU command line."""
-        argv = [QEMU, "-m", f"{self.mem_mb}M", "-no-reboot", "-display", "none", "-nic", "none",
+        argv = [QEMU, *fast_firmware(), "-m", f"{self.mem_mb}M", "-no-reboot", "-display", "none", "-nic", "none",
                 "-monitor", "none", "-serial", "stdio",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 "-kernel", str(self.kernel), "-append", self.cmdline()]
