@@ -136,8 +136,8 @@ class _Boot:
     def __init__(self, request: RunRequest) -> None:
         self.request = request
         self.data = bytearray()
-        self.lines_seen = 0
         self.partial = b""
+        self.partial_fired = False  # the unfinished last line already answered the script
         self.script = list(request.script)
         self.inspection: list[str] | None = None
         self.marker_problem: str | None = None
@@ -201,26 +201,33 @@ class _Boot:
                 return
 
     def _scan(self, chunk: bytes, proc: subprocess.Popen, qmp_path: Path | None) -> bool:
-        """Looks at newly completed lines; True when the boot is over."""
+        """Looks at newly completed lines (and the partial last one, where a
+        prompt waits); True when the boot is over."""
         text = self.partial + chunk
         *complete, self.partial = text.split(b"\n")
         for raw in complete:
             line = decode_lines(raw)[0] if raw.strip(b"\r") else ""
-            self.lines_seen += 1
-            self._feed_script(line, proc)
+            if not self.partial_fired:  # a line answers the script once
+                self._feed_script(line, proc)
+            self.partial_fired = False
             if self.request.test and self._is_end_marker(line):
                 return self._on_end_marker(proc, qmp_path)
+        if self.partial.strip() and not self.partial_fired:
+            self.partial_fired = self._feed_script(decode_lines(self.partial)[0], proc)
         return False
 
-    def _feed_script(self, line: str, proc: subprocess.Popen) -> None:
-        if self.script and re.search(self.script[0][0], line):
-            _, data = self.script.pop(0)
-            assert proc.stdin
-            try:
-                proc.stdin.write(data)
-                proc.stdin.flush()
-            except BrokenPipeError:
-                pass
+    def _feed_script(self, line: str, proc: subprocess.Popen) -> bool:
+        """Sends the script's next input if `line` is what it waits for."""
+        if not self.script or not re.search(self.script[0][0], line):
+            return False
+        _, data = self.script.pop(0)
+        assert proc.stdin
+        try:
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        return True
 
     def _is_end_marker(self, line: str) -> bool:
         m = protocol.END_MARKER.match(line)
