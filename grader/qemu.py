@@ -80,6 +80,9 @@ class RunRequest:
     # Serial input: when a line matching the pattern appears, send the bytes.
     script: tuple[tuple[str, bytes], ...] = ()
     token: str = field(default_factory=protocol.new_token)
+    # Boot this GRUB ISO instead of `kernel` with -kernel: its grub.cfg holds
+    # the command line (cmdline() says what it must be).
+    iso: Path | None = None
 
     def cmdline(self) -> str:
         """The multiboot command line this boot gets (token included)."""
@@ -92,10 +95,11 @@ class RunRequest:
 
     def argv(self, qmp_socket: Path | None = None) -> list[str]:
         """The QEMU command line."""
-        argv = [QEMU, *fast_firmware(), "-m", f"{self.mem_mb}M", "-no-reboot", "-display", "none", "-nic", "none",
-                "-monitor", "none", "-serial", "stdio",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                "-kernel", str(self.kernel), "-append", self.cmdline()]
+        boot = ["-cdrom", str(self.iso)] if self.iso else [*fast_firmware(), "-kernel", str(self.kernel),
+                                                            "-append", self.cmdline()]
+        argv = [QEMU, "-m", f"{self.mem_mb}M", "-no-reboot", "-display", "none", "-nic", "none",
+                "-monitor", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                *boot]
         if self.icount:
             argv += ["-icount", "shift=0,align=off,sleep=off"]
         if qmp_socket:

@@ -100,3 +100,18 @@ def test_unknown_test_lists_the_tests(boot_reference):
 def test_decode_lines_survives_bad_bytes():
     lines = qemu.decode_lines(b"ok\r\nbad \xff\xfe bytes\r\nbell\x07 esc\x1b[31m\n")
     assert lines == ["ok", "bad \ufffd\ufffd bytes", "bell\ufffd esc\ufffd[31m"]
+
+
+def test_grub_iso_boots_the_harness(tmp_path):
+    """GRUB (BIOS, from an ISO) boots the kernel and passes the command line;
+    GRUB itself stays off the serial port."""
+    from grader import protocol
+    from .conftest import make
+
+    token = protocol.new_token()
+    request = qemu.RunRequest(tmp_path / "kernel.elf", "selftest_pass", {}, mem_mb=64, timeout=30, token=token,
+                              iso=tmp_path / "kernel.iso")
+    make("SOLUTION=1", f"OUT={tmp_path}", f"KERNEL_ARGS={request.cmdline()}", "iso")
+    result = qemu.run(request)
+    assert result.outcome is Outcome.PASS, result.message
+    assert result.lines[0].startswith("[harness] begin selftest_pass"), "nothing before the kernel's own output"
