@@ -198,10 +198,10 @@ skeleton:
 	@echo "kernel/: skeleton regenerated from solutions/"
 
 # ---- Grading and tests ----------------------------------------------------
-# make grade [LAB=n] [TEST=glob] [SEED=n] [SUBMISSION=dir] [SOLUTION=1] [JOBS=n]
+# make grade [LAB=n] [TEST=glob] [SEED=n] [SUBMISSION=dir] [SOLUTION=1] [JOBS=n] [RESUME=1]
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 GRADE_ARGS = $(if $(SOLUTION),--reference) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
-	$(if $(LAB),--lab $(LAB)) $(if $(TEST),--test '$(TEST)') $(if $(SEED),--seed $(SEED)) --jobs $(JOBS)
+	$(if $(LAB),--lab $(LAB)) $(if $(TEST),--test '$(TEST)') $(if $(SEED),--seed $(SEED)) $(if $(RESUME),--resume) --jobs $(JOBS)
 
 .PHONY: grade check
 grade: python-check

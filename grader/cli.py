@@ -10,6 +10,9 @@ two files count.
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import hashlib
+import json
 import os
 import random
 import shlex
@@ -47,6 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--junit", type=Path)
     ap.add_argument("--gradescope", type=Path)
     ap.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the results of an interrupted run (same kernel and seed) and grade only the rest")
     return ap.parse_args(argv)
 
 
@@ -91,6 +96,35 @@ def changed_outside_gaps() -> list[str]:
             + ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")]
 
 
+def clear_results(results_dir: Path) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for stale in results_dir.glob("*.json"):
+        stale.unlink()
+
+
+def resumed_seed(results_dir: Path) -> int | None:
+    """The seed of the run whose results are in `results_dir`, if any."""
+    try:
+        return json.loads((results_dir / "run.json").read_text())["seed"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def resume(results_dir: Path, seed: int, kernel: Path, keep: bool) -> set[str]:
+    """Records which kernel and seed the results in `results_dir` belong to.
+    With `keep`, returns the tests a run with the same kernel and seed already
+    graded (other results are cleared)."""
+    identity = {"seed": seed, "kernel": hashlib.sha256(kernel.read_bytes()).hexdigest()}
+    try:
+        same = json.loads((results_dir / "run.json").read_text()) == identity
+    except (OSError, ValueError):
+        same = False
+    if not (keep and same):
+        clear_results(results_dir)
+    (results_dir / "run.json").write_text(json.dumps(identity))
+    return {r.name for r in load_all(results_dir).values()} if keep and same else set()
+
+
 def measure_speed(kernel: Path) -> float:
     """Timeout multiplier for this machine: a harness boot that runs no lab
     code, against the nominal floor."""
@@ -105,21 +139,23 @@ def selected_labs(args: argparse.Namespace) -> list[Lab]:
     return [lab for lab in labs if not args.lab or lab.number in args.lab]
 
 
-def run_pytest(labs: list[Lab], kernel: Path, args: argparse.Namespace, seed: int, out: Path, speed: float) -> int:
-    """Runs the labs' pytest files; the plugin writes one record per test."""
+def run_pytest(labs: list[Lab], kernel: Path, args: argparse.Namespace, seed: int, speed: float,
+               skip: set[str]) -> int:
+    """Runs the labs' pytest files; the plugin writes one record per test.
+    Returns pytest's exit code (2: interrupted)."""
     import pytest  # Debian's python3-pytest; imported late so --help works without it
 
     files = [str(f) for lab in labs for f in sorted(lab.folder.glob("test_*.py"))]
     argv = [*files, "-p", "grader.plugin", "-p", "no:cacheprovider", "--import-mode=importlib", "-q",
             "--no-header", "--tb=no", "-rN", "-o", "console_output_style=classic",
             f"--rootdir={ROOT}", f"--grader-kernel={kernel}", f"--grader-seed={seed}",
-            f"--grader-logs={out / 'logs'}", f"--grader-speed={speed:.3f}", f"--grader-tests={args.test}",
-            "--grader-replay=make grade"]
+            f"--grader-logs={args.out / 'logs'}", f"--grader-speed={speed:.3f}", f"--grader-tests={args.test}",
+            f"--grader-skip={','.join(sorted(skip))}", "--grader-replay=make grade"]
     if args.jobs > 1:
         argv += ["-n", str(args.jobs)]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     plugins = [] if args.quiet else [Progress(sys.stdout)]
-    with open(out / "pytest.log", "w") as log:
+    with open(args.out / "pytest.log", "w") as log:
         saved = sys.stdout
         sys.stdout = log  # the scoreboard is ours; pytest's own output goes to the log
         try:
@@ -142,11 +178,9 @@ class Progress:
                 print(f"  {mark} lab {r.lab} {r.name} ({r.seconds:.2f} s)", file=self.stream, flush=True)
 
 
-def gather(labs: list[Lab], pattern: str, out: Path, error: str | None) -> tuple[TestResult, ...]:
+def gather(labs: list[Lab], pattern: str, results_dir: Path, error: str | None) -> tuple[TestResult, ...]:
     """A record for every selected test: its result, or why it has none."""
-    import fnmatch
-
-    found = load_all(out / "logs" / "results")
+    found = {} if error else load_all(results_dir)
     records = []
     for lab in labs:
         for t in lab.tests:
@@ -211,37 +245,44 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] and argv[0] in commands:
         return commands[argv[0]](argv[1:])
     args = parse_args(argv)
-    seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
+    results_dir = args.out / "logs" / "results"
+    seed = resumed_seed(results_dir) if args.resume and args.seed is None else args.seed
+    seed = seed if seed is not None else random.randrange(1, 1 << 31)
     print(f"grader: seed {seed} (replay with --seed {seed}, or make grade SEED={seed})", flush=True)
     start = time.monotonic()
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     labs = selected_labs(args)
     notes: list[str] = []
     error = None
-    (out / "logs" / "results").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "logs" / "results").glob("*.json"):
-        stale.unlink()  # a result counts only if this run wrote it
-    with tempfile.TemporaryDirectory(dir=out, prefix="work-") as work:
+    if not args.resume:
+        clear_results(results_dir)  # a result counts only if this run wrote it
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.out, prefix="work-") as work:
         try:
             kernel, warnings, notes = choose_kernel(args, Path(work))
             if warnings:
                 notes.append("compiler warnings in the gap files (not fatal):\n" + warnings)
+            done = resume(results_dir, seed, kernel, keep=args.resume)
+            if done:
+                notes.append(f"resuming: {len(done)} tests already graded with this kernel and seed")
             for note in notes:
                 print(note, file=sys.stderr)
-            run_pytest(labs, kernel, args, seed, out, measure_speed(kernel))
+            if run_pytest(labs, kernel, args, seed, measure_speed(kernel), done) == 2:
+                notes.append("interrupted: finished tests are kept; run again with --resume to finish")
         except build.BuildError as e:
             error = f"build failed: {e}"
             print(error, file=sys.stderr)
         except ImportError as e:
             error = f"grader error: {e}: run 'make deps' (python3-pytest, python3-pytest-xdist)"
             print(error, file=sys.stderr)
-    run = report.Run(gather(labs, args.test, out, error), seed, describe(args), time.monotonic() - start,
+    run = report.Run(gather(labs, args.test, results_dir, error), seed, describe(args), time.monotonic() - start,
                      tuple(notes))
     if not error:
         for r in run.failed:
             print("\n" + r.output)
     print("\n" + report.scoreboard(run))
+    for note in notes:
+        if note.startswith("interrupted"):
+            print(note)
     if args.json:
         report.write_json(run, args.json)
     if args.junit:

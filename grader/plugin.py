@@ -26,11 +26,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-speed", type=float, default=1.0, help="timeout multiplier")
     group.addoption("--grader-tests", default="*", help="glob on test names")
     group.addoption("--grader-replay", default="", help="shell command prefix that replays a test")
+    group.addoption("--grader-skip", default="", help="comma-separated tests already graded (--resume)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     pattern = config.getoption("--grader-tests")
-    keep = [i for i in items if fnmatch.fnmatch(_test_name(i), pattern)]
+    skip = set(filter(None, config.getoption("--grader-skip").split(",")))
+    keep = [i for i in items if fnmatch.fnmatch(_test_name(i), pattern) and _test_name(i) not in skip]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep

@@ -60,3 +60,26 @@ def test_partial_skeleton_fails_exactly_its_lab(upto, tmp_path):
             assert "not implemented" in test["output"], test["output"]
         else:
             assert "not implemented" in test["output"] or "blocked by" in test["output"], test["output"]
+
+
+def test_interrupted_run_keeps_results_and_resumes(tmp_path):
+    import signal
+    import time
+
+    argv = [sys.executable, "-m", "grader", "--reference", "--lab", "1", "--lab", "2", "--seed", "77", "--jobs",
+            "1", "--out", str(tmp_path / "g")]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    results = tmp_path / "g" / "logs" / "results"
+    while time.monotonic() < deadline and len(list(results.glob("lab*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=60)[0]
+    assert "interrupted" in output and "--resume" in output, output
+    kept = {p.name for p in results.glob("lab*.json")}
+    assert len(kept) >= 2
+    resumed = subprocess.run([*argv[:-2], "--out", str(tmp_path / "g"), "--resume", "--json",
+                              str(tmp_path / "r.json")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert f"resuming: {len(kept)} tests already graded" in resumed.stdout + resumed.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["score"] == doc["max_score"] and len(doc["tests"]) == 11
