@@ -187,8 +187,10 @@ else
 		-serial mon:stdio -S -gdb tcp::$(GDBPORT)
 endif
 
+# -n: no init file is read by itself, so GDB's auto-load safe-path never
+# refuses this one; KESTREL_GDBPORT carries a GDBPORT=... override.
 gdb:
-	gdb -q -n -x .gdbinit $(KERNEL)
+	KESTREL_GDBPORT=$(GDBPORT) gdb -q -n -x .gdbinit $(KERNEL)
 
 # ---- Skeletons ------------------------------------------------------------
 .PHONY: skeleton

@@ -1,0 +1,153 @@
+"""Backtraces through traps.
+
+trap_common (kernel/trap_entry.S) saves a registers_t on the kernel stack
+and calls trap_dispatch(registers_t *). Assembly has no unwind tables, so
+by itself GDB stops making sense at trap_common. This unwinder reads the
+saved frame instead, so `bt` goes on into the code that was interrupted:
+the faulting line, the system call's caller, the idle loop.
+"""
+import struct
+
+import gdb
+from gdb.FrameDecorator import FrameDecorator
+from gdb.unwinder import Unwinder, register_unwinder
+
+from .target import address_of
+
+# registers_t (kernel/regs.h), in memory order.
+FIELDS = ("gs", "fs", "es", "ds", "edi", "esi", "ebp", "esp_at_trap", "ebx", "edx", "ecx", "eax",
+          "int_no", "err_code", "eip", "cs", "eflags", "user_esp", "user_ss")
+HW_FRAME = 20  # int_no, err_code, eip, cs, eflags: above the ESP that pusha saw
+
+
+class FrameId:
+    """What identifies a frame to GDB: its stack pointer and function."""
+
+    def __init__(self, sp, pc):
+        u32 = gdb.lookup_type("unsigned int")
+        self.sp, self.pc = gdb.Value(sp).cast(u32), gdb.Value(pc).cast(u32)
+
+
+def read_frame(addr):
+    """The registers_t at `addr` as a dict (user_esp and user_ss exist
+    only for traps from user mode)."""
+    words = struct.unpack("<19I", bytes(gdb.selected_inferior().read_memory(addr, 4 * len(FIELDS))))
+    return dict(zip(FIELDS, words))
+
+
+def interrupted_esp(regs):
+    """The stack pointer of the interrupted code."""
+    return regs["user_esp"] if regs["cs"] & 3 == 3 else regs["esp_at_trap"] + HW_FRAME
+
+
+class Addresses:
+    """trap_common and the return address of its call to trap_dispatch,
+    found once per kernel file."""
+
+    def __init__(self):
+        self.objfile = None
+        self.start = self.ret = None
+
+    def get(self):
+        progspace = gdb.current_progspace()
+        if self.objfile != progspace.filename:
+            self.objfile = progspace.filename
+            self.start, self.ret = address_of("trap_common"), None
+            end = address_of("trap_return")
+            if self.start is not None and end is not None:
+                arch = gdb.selected_inferior().architecture()
+                insns = arch.disassemble(self.start, end)
+                for insn, following in zip(insns, insns[1:]):
+                    if insn["asm"].startswith("call"):
+                        self.ret = following["addr"]
+        return self.start, self.ret
+
+
+ADDRESSES = Addresses()
+
+
+def trap_frame_regs(frame):
+    """The registers_t address when `frame` is trap_common calling
+    trap_dispatch, else None."""
+    start, ret = ADDRESSES.get()
+    if ret is None or frame.pc() != ret:
+        return None
+    sp = int(frame.read_register("esp"))
+    return struct.unpack("<I", bytes(gdb.selected_inferior().read_memory(sp, 4)))[0]
+
+
+class TrapFrameUnwinder(Unwinder):
+    def __init__(self):
+        super().__init__("kestrel-trap-frame")
+
+    def __call__(self, pending):
+        start, ret = ADDRESSES.get()
+        pc = int(pending.read_register("eip"))
+        if ret is None or pc != ret:
+            return None
+        sp = int(pending.read_register("esp"))
+        try:
+            inferior = gdb.selected_inferior()
+            regs_addr = struct.unpack("<I", bytes(inferior.read_memory(sp, 4)))[0]
+            regs = read_frame(regs_addr)
+        except gdb.MemoryError:
+            return None
+        info = pending.create_unwind_info(FrameId(sp, start))
+        u32 = gdb.lookup_type("unsigned int")
+        values = dict(regs, esp=interrupted_esp(regs))
+        if regs["cs"] & 3 == 3:
+            values["ss"] = regs["user_ss"]
+        for name in ("eip", "esp", "ebp", "eax", "ebx", "ecx", "edx", "esi", "edi", "eflags", "cs", "ss",
+                     "ds", "es", "fs", "gs"):
+            if name in values:
+                info.add_saved_register(name, gdb.Value(values[name]).cast(u32))
+        return info
+
+
+def function_at(pc):
+    """The name of the function holding `pc`, or None."""
+    try:
+        block = gdb.block_for_pc(pc)
+    except RuntimeError:
+        return None
+    while block and not block.function and block.superblock:
+        block = block.superblock
+    return block.function.name if block and block.function else None
+
+
+def interrupted(frame):
+    """True when `frame` is the code a trap interrupted."""
+    newer = frame.newer()
+    return newer is not None and ADDRESSES.get()[1] == newer.pc()
+
+
+class ExactLine(FrameDecorator):
+    """The frame a trap interrupted. Its pc is the faulting instruction
+    itself, not a return address, but GDB looks up the line of pc - 1 in
+    every caller frame: the line before, when the instruction starts its
+    line. In `bt`, this frame gets the line of pc itself."""
+
+    def function(self):
+        return function_at(self.inferior_frame().pc()) or super().function()
+
+    def filename(self):
+        sal = gdb.find_pc_line(self.inferior_frame().pc())
+        return sal.symtab.filename if sal.symtab else super().filename()
+
+    def line(self):
+        return gdb.find_pc_line(self.inferior_frame().pc()).line or super().line()
+
+
+class TrapFrameFilter:
+    def __init__(self):
+        self.name = "kestrel-trap-frames"
+        self.priority = 100
+        self.enabled = True
+
+    def filter(self, frames):
+        return (ExactLine(f) if interrupted(f.inferior_frame()) else f for f in frames)
+
+
+def install():
+    register_unwinder(None, TrapFrameUnwinder(), replace=True)
+    gdb.frame_filters["kestrel-trap-frames"] = TrapFrameFilter()
