@@ -44,3 +44,8 @@ void bootinfo_init(uint32_t magic, uint32_t mbi_phys) {
 }
 
 const struct boot_info *bootinfo(void) { return &info; }
+
+void bootinfo_take_cmdline(char *dst, size_t size) {
+    strlcpy(dst, info.cmdline, size);
+    memset(info.cmdline, 0, sizeof info.cmdline);
+}

@@ -4,6 +4,7 @@
 #ifndef KERNEL_BOOTINFO_H
 #define KERNEL_BOOTINFO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define BOOTINFO_MAX_REGIONS 32
@@ -30,5 +31,9 @@ void bootinfo_init(uint32_t magic, uint32_t mbi_phys);
 
 // The copy. Read-only after bootinfo_init.
 const struct boot_info *bootinfo(void);
+
+// Moves the command line into `dst` (at most `size` bytes) and wipes the
+// copy: it may hold the grader's token, which only the harness may keep.
+void bootinfo_take_cmdline(char *dst, size_t size);
 
 #endif

@@ -61,7 +61,7 @@ static bool valid_key(const char *key) {
 // Splits the command line into key=value parameters. The first word is the
 // kernel's file name when it has no '=' (QEMU's -kernel puts it there).
 static void parse_cmdline(void) {
-    strlcpy(cmdline, bootinfo()->cmdline, sizeof cmdline);
+    bootinfo_take_cmdline(cmdline, sizeof cmdline);
     char *p = cmdline;
     for (int word = 0; *p; word++) {
         while (*p == ' ')

@@ -115,3 +115,21 @@ def test_grub_iso_boots_the_harness(tmp_path):
     result = qemu.run(request)
     assert result.outcome is Outcome.PASS, result.message
     assert result.lines[0].startswith("[harness] begin selftest_pass"), "nothing before the kernel's own output"
+
+
+def test_token_is_nowhere_in_guest_memory(reference_kernel, tmp_path):
+    """After the harness ran, RAM never holds the token: gap code cannot find
+    it by scanning memory."""
+    dump = tmp_path / "ram.bin"
+
+    def save_ram(qmp):
+        qmp.execute("pmemsave", val=0, size=32 << 20, filename=str(dump))
+        return []
+
+    request = qemu.RunRequest(reference_kernel, "selftest_pass", {}, mem_mb=32, timeout=10, inspect=save_ram)
+    result = qemu.run(request)
+    assert result.outcome is Outcome.PASS, result.message
+    ram = dump.read_bytes()
+    assert len(ram) == 32 << 20
+    assert b"selftest_pass" in ram, "the dump is real memory (the test's name is there)"
+    assert request.token.encode() not in ram
