@@ -213,6 +213,11 @@ check: python-check
 	@if [ ! -d grader/tests ]; then echo "make check tests the kit itself; in a student tree, use make grade" >&2; exit 1; fi
 	$(PYTHON) -m pytest -n 2 -q -p no:cacheprovider grader/tests
 
+# Every lab on the reference, again and again with fresh seeds: no flake.
+.PHONY: soak
+soak: python-check
+	@$(PYTHON) -m grader soak --runs $(or $(RUNS),50)
+
 # ---- Course workflow ------------------------------------------------------
 .PHONY: handin release gradescope
 handin: python-check

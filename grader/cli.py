@@ -217,6 +217,39 @@ def replay_main(argv: list[str]) -> int:
     return replay.run_interactive(argv)
 
 
+def soak_main(argv: list[str]) -> int:
+    """python3 -m grader soak [--runs N] [--jobs N]: grades the reference
+    again and again with fresh seeds; any failure is a flaky test or a bug,
+    reported with the seed that replays it."""
+    ap = argparse.ArgumentParser(prog="python3 -m grader soak", description=soak_main.__doc__)
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "soak")
+    args = ap.parse_args(argv)
+    failing: list[tuple[int, list[str]]] = []
+    start = time.monotonic()
+    for i in range(1, args.runs + 1):
+        seed = random.randrange(1, 1 << 31)
+        report_path = args.out / "report.json"
+        subprocess.run([sys.executable, "-m", "grader", "--reference", "--seed", str(seed), "--jobs",
+                        str(args.jobs), "--quiet", "--out", str(args.out), "--json", str(report_path)], cwd=ROOT,
+                       capture_output=True, timeout=1800)
+        doc = json.loads(report_path.read_text()) if report_path.exists() else {"tests": [], "score": 0,
+                                                                                 "max_score": 0}
+        failed = [f"lab {t['lab']} {t['name']}: {t['output'].splitlines()[0]}" for t in doc["tests"]
+                  if t["status"] != "passed"] or ([] if doc["tests"] else ["no report"])
+        print(f"run {i}/{args.runs} seed {seed}: {doc['score']:g}/{doc['max_score']:g}"
+              f"{'  FAILED' if failed else ''}  ({time.monotonic() - start:.0f} s)", flush=True)
+        if failed:
+            failing.append((seed, failed))
+            report_path.replace(args.out / f"failed-{seed}.json")
+    for seed, failed in failing:
+        print(f"\nseed {seed} failed; replay with: make grade SOLUTION=1 SEED={seed}")
+        print("\n".join("  " + f for f in failed))
+    print(f"\nsoak: {args.runs} runs, {len(failing)} with failures")
+    return 1 if failing else 0
+
+
 def batch_main(argv: list[str]) -> int:
     from . import batch
 
@@ -241,7 +274,7 @@ def handin_main(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"replay": replay_main, "handin": handin_main, "batch": batch_main}
+    commands = {"replay": replay_main, "handin": handin_main, "batch": batch_main, "soak": soak_main}
     if argv[:1] and argv[0] in commands:
         return commands[argv[0]](argv[1:])
     args = parse_args(argv)
