@@ -1,18 +1,18 @@
 // Freestanding versions of the C library's string and memory functions.
 #include <string.h>
 
+// memset and memcpy use the string instructions (rep stos/movs): fork and
+// the page allocator copy and clear whole pages, and a byte loop is several
+// times slower, under QEMU as on hardware.
 void *memset(void *dst, int value, size_t n) {
-    unsigned char *d = dst;
-    while (n--)
-        *d++ = (unsigned char)value;
+    void *d = dst;
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(value) : "memory");
     return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n) {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
+    void *d = dst;
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
     return dst;
 }
 
