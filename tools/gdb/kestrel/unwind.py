@@ -6,6 +6,7 @@ by itself GDB stops making sense at trap_common. This unwinder reads the
 saved frame instead, so `bt` goes on into the code that was interrupted:
 the faulting line, the system call's caller, the idle loop.
 """
+import re
 import struct
 
 import gdb
@@ -64,6 +65,19 @@ class Addresses:
 
 
 ADDRESSES = Addresses()
+# (esp, eip) of the frames a trap interrupted, seen since GDB last stopped.
+INTERRUPTED = set()
+U32 = None
+
+
+def u32(value):
+    global U32
+    U32 = U32 or gdb.lookup_type("unsigned int")
+    return gdb.Value(value & 0xFFFFFFFF).cast(U32)
+
+
+def read_u32(addr):
+    return struct.unpack("<I", bytes(gdb.selected_inferior().read_memory(addr, 4)))[0]
 
 
 def trap_frame_regs(frame):
@@ -93,14 +107,81 @@ class TrapFrameUnwinder(Unwinder):
         except gdb.MemoryError:
             return None
         info = pending.create_unwind_info(FrameId(sp, start))
-        u32 = gdb.lookup_type("unsigned int")
         values = dict(regs, esp=interrupted_esp(regs))
         if regs["cs"] & 3 == 3:
             values["ss"] = regs["user_ss"]
         for name in ("eip", "esp", "ebp", "eax", "ebx", "ecx", "edx", "esi", "edi", "eflags", "cs", "ss",
                      "ds", "es", "fs", "gs"):
             if name in values:
-                info.add_saved_register(name, gdb.Value(values[name]).cast(u32))
+                info.add_saved_register(name, u32(values[name]))
+        INTERRUPTED.add((values["esp"], values["eip"]))
+        return info
+
+
+SAVED = ("ebx", "esi", "edi")  # callee-saved registers besides EBP
+SAVE = re.compile(r"^(?:push\s+%(\w+)|mov\s+%(\w+),-0x([0-9a-f]+)\(%ebp\))$")
+
+
+class InterruptedFrameUnwinder(Unwinder):
+    """The frame a trap interrupted. GDB unwinds every frame but the
+    innermost from the unwind tables at pc - 1, right for a return
+    address but not for a faulting instruction: when the instruction
+    before it is a `ret` or a `jmp` (-Og puts error paths after the
+    epilogue), a prologue or an epilogue step, pc - 1 has other rules, and
+    the backtrace goes wrong. Those cases are unwound here with the frame
+    pointer (the kernel and user programs keep it); the others are left to
+    GDB's unwind tables."""
+
+    def __init__(self):
+        super().__init__("kestrel-interrupted-frame")
+
+    def __call__(self, pending):
+        esp, eip = int(pending.read_register("esp")), int(pending.read_register("eip"))
+        if (esp, eip) not in INTERRUPTED:
+            return None
+        try:
+            return self.unwind(pending, esp, eip)
+        except (gdb.error, gdb.MemoryError, RuntimeError):
+            return None
+
+    def unwind(self, pending, esp, eip):
+        block = gdb.block_for_pc(eip)
+        while block and not block.function and block.superblock:
+            block = block.superblock
+        if not block or not block.function:
+            return None
+        start = block.start
+        arch = pending.architecture()
+        code = [(i["addr"], " ".join(i["asm"].split())) for i in arch.disassemble(start, eip)]
+        if [asm for _, asm in code[:2]] != ["push %ebp", "mov %esp,%ebp"][:len(code[:2])] and eip != start:
+            return None  # no frame pointer: leave it to GDB
+        before = [asm for addr, asm in code if addr < eip]
+        previous = before[-1] if before else None
+        ebp = int(pending.read_register("ebp"))
+        same = {name: int(pending.read_register(name)) for name in SAVED}
+        if eip == start:  # nothing pushed yet
+            caller = dict(same, eip=read_u32(esp), esp=esp + 4, ebp=ebp)
+        elif previous == "push %ebp":
+            caller = dict(same, eip=read_u32(esp + 4), esp=esp + 8, ebp=read_u32(esp))
+        elif previous in ("pop %ebp", "leave"):
+            caller = dict(same, eip=read_u32(esp), esp=esp + 4, ebp=ebp)
+        elif previous is not None and (previous.startswith("ret") or previous.startswith("jmp ")):
+            caller = dict(same, eip=read_u32(ebp + 4), esp=ebp + 8, ebp=read_u32(ebp))
+            pushes = 0
+            for addr, asm in code[2:]:
+                m = SAVE.match(asm)
+                if not m or addr >= eip:
+                    break
+                if m[1] in SAVED:
+                    pushes += 1
+                    caller[m[1]] = read_u32(ebp - 4 * pushes)
+                elif m[2] in SAVED:
+                    caller[m[2]] = read_u32(ebp - int(m[3], 16))
+        else:
+            return None  # pc - 1 has the same rules as pc: GDB's tables are right
+        info = pending.create_unwind_info(FrameId(caller["esp"], start))
+        for name, value in caller.items():
+            info.add_saved_register(name, u32(value))
         return info
 
 
@@ -150,4 +231,6 @@ class TrapFrameFilter:
 
 def install():
     register_unwinder(None, TrapFrameUnwinder(), replace=True)
+    register_unwinder(None, InterruptedFrameUnwinder(), replace=True)
+    gdb.events.cont.connect(lambda event: INTERRUPTED.clear())
     gdb.frame_filters["kestrel-trap-frames"] = TrapFrameFilter()
