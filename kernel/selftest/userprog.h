@@ -27,4 +27,23 @@ void userprog_check_zombie(int pid, int status);
 // Fails the test unless every frame taken since userprog_begin is free again.
 void userprog_check_no_leak(void);
 
+// Spawns the program of a command line ("name arg1 arg2 ...": words
+// separated by spaces) like userprog_spawn; returns its pid.
+int userprog_spawn_line(const char *line);
+
+// Parses "12,7,255" into out[] (at most `max` numbers): how many. Fails the
+// test when `list` is not such a list.
+int userprog_parse_list(const char *name, const char *list, uint32_t *out, int max);
+
+// The integers of a line a program wrote (n bytes, "-1" included), in
+// order, at most `max` of them: how many.
+int userprog_numbers(const char *buf, uint32_t n, int *out, int max);
+
+// Slots of the process table in use (any state but UNUSED).
+int userprog_slots_in_use(void);
+
+// Fails the test unless the process table is empty again: a zombie left
+// means nobody reaped it, an embryo that a failed fork kept its slot.
+void userprog_check_table_empty(void);
+
 #endif
