@@ -27,7 +27,8 @@ GRUB_MKRESCUE := $(shell command -v grub-mkrescue 2>/dev/null)
 # The Python that has pytest: Debian's packages belong to /usr/bin/python3,
 # which is not always the first python3 on PATH.
 PYTHON := $(shell for p in /usr/bin/python3 python3; do \
-	if $$p -c 'import pytest' >/dev/null 2>&1; then command -v $$p; exit; fi; done)
+	if $$p -c 'import importlib.util as u, sys; sys.exit(not u.find_spec("pytest"))' >/dev/null 2>&1; then \
+	command -v $$p; exit; fi; done)
 
 # ---- Flags ----------------------------------------------------------------
 ARCH := $(if $(TOOLPREFIX),,-m32) -march=i686
@@ -136,7 +137,6 @@ $(KERNEL): $(TRUSTED_OBJS) build/trusted/ksyms-empty.o $(GAPS:%=$(OUT)/%.o) kern
 	$(CC) $(ASFLAGS) -c $(OUT)/ksyms.S -o $(OUT)/ksyms.o
 	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@ $(TRUSTED_OBJS) $(GAPS:%=$(OUT)/%.o) $(OUT)/ksyms.o
 	@rm -f $@.pass1
-	$(OBJDUMP) -S $@ > $(OUT)/kernel.asm
 	@if command -v grub-file >/dev/null && ! grub-file --is-x86-multiboot $@; then \
 		echo "error: $@ is not a multiboot kernel" >&2; rm -f $@; exit 1; fi
 
@@ -149,9 +149,14 @@ $(ISO): $(KERNEL)
 	printf 'set timeout=0\nset default=0\nmenuentry "Kestrel" {\n  multiboot /boot/kernel.elf %s\n  boot\n}\n' '$(KERNEL_ARGS)' > $(OUT)/iso/boot/grub/grub.cfg
 	$(GRUB_MKRESCUE) -o $@ $(OUT)/iso 2> $(OUT)/grub-mkrescue.log || { cat $(OUT)/grub-mkrescue.log >&2; exit 1; }
 
-.PHONY: all kernel iso
+# The disassembly, with source, for reading alongside GDB.
+$(OUT)/kernel.asm: $(KERNEL)
+	$(OBJDUMP) -S $< > $@
+
+.PHONY: all kernel elf iso
 all: kernel $(if $(GRUB_MKRESCUE),iso)
-kernel: toolchain-check $(KERNEL)
+kernel: elf $(OUT)/kernel.asm
+elf: toolchain-check $(KERNEL)
 iso: $(ISO)
 # The ISO bakes in KERNEL_ARGS: rebuild it every time.
 .PHONY: $(ISO)
@@ -217,6 +222,11 @@ check: python-check
 .PHONY: soak
 soak: python-check
 	@$(PYTHON) -m grader soak --runs $(or $(RUNS),50)
+
+# Grading speed, as ratios to a floor measured in the same run.
+.PHONY: bench
+bench: python-check
+	@$(PYTHON) tools/bench.py
 
 # ---- Course workflow ------------------------------------------------------
 .PHONY: handin release gradescope
