@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""make bench: how fast grading is, as ratios to a floor measured in the
+same run (never absolute times in tests).
+
+Measures, on the reference solutions:
+  floor       boot-to-exit of a minimal multiboot image, the grader's QEMU flags
+  per test    each lab test's median wall time, and its ratio to the floor
+  full grade  all labs, serial and with --jobs = cores, against boots x floor / cores
+  edit loop   touch kernel/paging.c, rebuild, grade lab 1; and a clean build
+  batch       submissions graded per minute, on 20 generated submissions
+  guest cost  instructions under -icount: init_paging at 1 GiB, fork of 1 MiB,
+              a fork/exit/waitpid round trip
+Prints a table with each target met or its bound, and writes build/bench.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader import build, qemu, replay  # noqa: E402
+from grader.labs import all_labs  # noqa: E402
+
+CORES = os.cpu_count() or 1
+FLOOR_SOURCE = """
+.section .multiboot
+.align 4
+.long 0x1BADB002, 0x3, -(0x1BADB002 + 0x3)
+.text
+.global _start
+_start:
+    mov $0x31, %eax
+    outl %eax, $0xf4
+1:  hlt
+    jmp 1b
+"""
+
+
+def timed(argv: list[str], cwd: Path, **env: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.monotonic()
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
+    return time.monotonic() - start, result
+
+
+def floor_image(work: Path) -> Path:
+    (work / "floor.S").write_text(FLOOR_SOURCE)
+    subprocess.run(["gcc", "-m32", "-c", "floor.S", "-o", "floor.o"], cwd=work, check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x100000", "-o", "floor.elf", "floor.o"], cwd=work,
+                   check=True)
+    return work / "floor.elf"
+
+
+def median_boot(request: qemu.RunRequest, runs: int) -> float:
+    return statistics.median(qemu.run(request).elapsed for _ in range(runs))
+
+
+def per_test(kernel: Path, floor: float, runs: int = 3) -> list[dict]:
+    rows = []
+    for lab in all_labs():
+        for t in lab.tests:
+            request = replay.captured_request(kernel, t.name, seed=1)
+            result = qemu.run(request)
+            wall = statistics.median([result.elapsed] + [qemu.run(request).elapsed for _ in range(runs - 1)])
+            rows.append({"lab": lab.number, "test": t.name, "wall": wall, "ratio": wall / floor,
+                         "mem_mb": request.mem_mb, "passed": result.passed,
+                         "timeout_margin": t.timeout / wall})
+    return rows
+
+
+def full_grade(jobs: int, out: Path) -> float:
+    seconds, result = timed([sys.executable, "-m", "grader", "--reference", "--jobs", str(jobs), "--quiet",
+                             "--out", str(out)], ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f"bench: the reference does not pass:\n{result.stdout[-2000:]}")
+    return seconds
+
+
+def copy_kit(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for f in files.splitlines():
+        if (ROOT / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dest / f)
+    for gap in build.GAP_FILES:  # a student who has done every lab
+        shutil.copy2(ROOT / "solutions" / gap, dest / "kernel" / gap)
+
+
+def edit_loop(tree: Path) -> tuple[float, float]:
+    """(clean build, touch + rebuild + grade lab 1) in a copy of the kit."""
+    clean, result = timed(["make", "-s", f"-j{CORES}", "kernel"], tree)
+    if result.returncode != 0:
+        raise SystemExit(f"bench: clean build failed:\n{result.stderr[-2000:]}")
+    (tree / "kernel" / "paging.c").touch()
+    loop, result = timed(["make", "-s", "grade", "LAB=1", f"JOBS={CORES}"], tree, PYTHON=sys.executable)
+    if result.returncode != 0:
+        raise SystemExit(f"bench: make grade LAB=1 failed:\n{result.stdout[-2000:]}")
+    return clean, loop
+
+
+def batch(work: Path, count: int = 20) -> float:
+    """Submissions graded per minute, on `count` copies of the reference."""
+    subs = work / "submissions"
+    for i in range(count):
+        (subs / f"student{i:02d}").mkdir(parents=True)
+        for gap in build.GAP_FILES:
+            shutil.copy2(ROOT / "solutions" / gap, subs / f"student{i:02d}" / gap)
+    seconds, result = timed([sys.executable, "-m", "grader", "batch", str(subs), "--jobs", str(CORES), "--out",
+                             str(work / "batch")], ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f"bench: batch failed:\n{result.stdout[-2000:]}")
+    return count / seconds * 60
+
+
+def guest_costs(kernel: Path) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for test, params, mem in (("bench_init_paging", {}, 1024), ("bench_fork", {"kib": "1024"}, 64)):
+        result = qemu.run(qemu.RunRequest(kernel, test, params, mem_mb=mem, timeout=60, icount=True))
+        text = "\n".join(result.lines)
+        for name, value in re.findall(r"(init_paging|fork with \d+ KiB|fork\+exit\+waitpid) (\d+) instructions",
+                                      text):
+            out[name] = int(value)
+    return out
+
+
+def main() -> int:
+    start = time.monotonic()
+    build.build_trusted()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        kernel = build.build_kernel(ROOT / "solutions", work / "ref").elf
+        floor_elf = floor_image(work)
+        floor = median_boot(qemu.RunRequest(floor_elf, None, {}, mem_mb=64, timeout=10), runs=10)
+        floor_1g = median_boot(qemu.RunRequest(floor_elf, None, {}, mem_mb=1024, timeout=10), runs=5)
+        tests = per_test(kernel, floor)
+        serial = full_grade(1, work / "g1")
+        parallel = full_grade(CORES, work / "g2")
+        (work / "tree").mkdir()
+        copy_kit(work / "tree")
+        clean, loop = edit_loop(work / "tree")
+        per_minute = batch(work)
+        guest = guest_costs(kernel)
+    boots = len(tests)
+    ideal = boots * floor / CORES
+    overhead = statistics.median(t["wall"] - floor for t in tests)
+    results = {"cores": CORES, "floor_s": floor, "floor_1g_s": floor_1g, "tests": tests,
+               "full_grade_serial_s": serial, "full_grade_parallel_s": parallel, "speedup": serial / parallel,
+               "ideal_parallel_s": ideal, "clean_build_s": clean, "edit_loop_s": loop,
+               "batch_per_minute": per_minute, "guest_instructions": guest,
+               "median_overhead_s": overhead, "bench_s": time.monotonic() - start}
+    (ROOT / "build").mkdir(exist_ok=True)
+    (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    return 0
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def render(r: dict) -> str:
+    floor = r["floor_s"]
+    lines = [f"floor: a minimal multiboot image boots to its exit in {floor * 1000:.0f} ms "
+             f"(median of 10; {r['floor_1g_s'] * 1000:.0f} ms with 1 GiB of RAM); {r['cores']} cores", "",
+             f"{'lab':<4}{'test':<28}{'wall':>8}{'x floor':>9}{'timeout/wall':>14}"]
+    for t in r["tests"]:
+        lines.append(f"{t['lab']:<4}{t['test']:<28}{t['wall'] * 1000:>6.0f}ms{t['ratio']:>9.2f}"
+                     f"{t['timeout_margin']:>14.1f}" + ("" if t["passed"] else "  (did not pass!)"))
+    worst = max(r["tests"], key=lambda t: t["ratio"])
+    over = r["median_overhead_s"]
+    g = r["guest_instructions"]
+    lines += [
+        "",
+        f"{'target':<58}{'measured':>14}  result",
+        f"{'harness overhead per test (median wall - floor) < 0.15 s':<58}{over:>13.3f}s  {verdict(over < 0.15)}",
+        f"{'no test above 3x the floor (worst: ' + worst['test'] + ')':<58}{worst['ratio']:>13.2f}x  "
+        f"{verdict(worst['ratio'] <= 3)}",
+        f"{'full grade, all labs, ' + str(r['cores']) + ' jobs, build included < 10 s':<58}"
+        f"{r['full_grade_parallel_s']:>13.1f}s  {verdict(r['full_grade_parallel_s'] < 10)}",
+        f"{'  serial':<58}{r['full_grade_serial_s']:>13.1f}s",
+        f"{'  ideal: boots x floor / cores':<58}{r['ideal_parallel_s']:>13.1f}s  "
+        f"(ratio {r['full_grade_parallel_s'] / r['ideal_parallel_s']:.1f})",
+        f"{'parallel speed-up >= 1.6':<58}{r['speedup']:>13.2f}x  {verdict(r['speedup'] >= 1.6)}",
+        f"{'edit loop: touch paging.c, rebuild, grade lab 1 < 3 s':<58}{r['edit_loop_s']:>13.1f}s  "
+        f"{verdict(r['edit_loop_s'] < 3)}",
+        f"{'clean build':<58}{r['clean_build_s']:>13.1f}s",
+        f"{'batch >= 20 submissions a minute':<58}{r['batch_per_minute']:>12.1f}/m  "
+        f"{verdict(r['batch_per_minute'] >= 20)}",
+        "",
+        "guest cost under -icount (instructions, exact and repeatable):",
+        *[f"  {k:<30}{v:>12,}" for k, v in g.items()],
+        "",
+        f"bench: {r['bench_s']:.0f} s; details in build/bench.json",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
