@@ -7,10 +7,12 @@ panic, a gap stub (gap_not_implemented) and a failed harness check
 (fail_va). There the stop hook prints what happened, in the words of the
 kernel's own report, and selects the frame of the code at fault.
 """
+import os
+
 import gdb
 
 from .target import kernel_static, read_string, read_u32, register, require_target
-from .unwind import function_at, interrupted_esp, read_frame, trap_frame_regs
+from .unwind import AFTER_INSTRUCTION, function_at, interrupted_esp, read_frame, trap_frame_regs
 
 # kernel/exception.c: names[] and exception_decode_page_fault().
 VECTOR_NAMES = (
@@ -122,6 +124,7 @@ def where(pc, sal, name):
     and the line's text."""
     if name is None:
         name = gdb.execute("info symbol 0x%x" % pc, to_string=True).split(" in section")[0].strip()
+        name = "??" if name.startswith("No symbol") else name
     place = "0x%08x in %s" % (pc, name)
     if sal.symtab:
         place += " at %s:%d" % (sal.symtab.filename, sal.line)
@@ -153,14 +156,19 @@ class Stop:
 
 
 def trap_stop(frame):
-    regs_addr = int(frame.read_var("regs"))
-    return describe_trap(read_frame(regs_addr), frame, "the kernel is about to panic")
+    regs = read_frame(int(frame.read_var("regs")))
+    title = "unhandled %s (vector %d) in %s mode: the kernel is about to panic" % (
+        vector_name(regs["int_no"]), regs["int_no"], mode_of(regs))
+    return describe_trap(regs, frame, title)
 
 
-def describe_trap(regs, frame, consequence):
+def mode_of(regs):
+    return "user" if regs["cs"] & 3 == 3 else "kernel"
+
+
+def describe_trap(regs, frame, title):
     vector, err, eip = regs["int_no"], regs["err_code"], regs["eip"]
-    mode = "user" if regs["cs"] & 3 == 3 else "kernel"
-    title = "unhandled %s (vector %d) in %s mode: %s" % (vector_name(vector), vector, mode, consequence)
+    mode = mode_of(regs)
     details, hint = [], None
     if vector == T_PAGE_FAULT:
         cr2 = register("cr2")
@@ -170,10 +178,12 @@ def describe_trap(regs, frame, consequence):
         details.append(decode_selector_error(err))
     elif err:
         details.append("error code 0x%x" % err)
-    if mode == "user":
-        details.append("user ESP 0x%08x; `usersyms PROGRAM` loads the program's symbols" % interrupted_esp(regs))
+    if mode == "user" and function_at(eip) is None:
+        details.append("user EIP 0x%08x, ESP 0x%08x: `usersyms PROGRAM` loads the program's symbols"
+                       % (eip, interrupted_esp(regs)))
     target = next((f for f in frames_from(frame) if f.pc() == eip and f != frame), None)
-    return Stop(title, details, target, eip, hint)
+    # After `int $0x80` EIP is a return address: its line is the one before.
+    return Stop(title, details, target, None if vector in AFTER_INSTRUCTION else eip, hint)
 
 
 def panic_stop(frame):
@@ -220,7 +230,9 @@ def trap_in_backtrace():
         regs_addr = trap_frame_regs(frame)
         if regs_addr is not None:
             regs = read_frame(regs_addr)
-            return describe_trap(regs, frame, "being handled (frame #%d is trap_common)" % frame.level())
+            title = "in the handling of a %s (vector %d) from %s mode (frame #%d is trap_common)" % (
+                vector_name(regs["int_no"]), regs["int_no"], mode_of(regs), frame.level())
+            return describe_trap(regs, frame, title)
     return None
 
 
@@ -239,6 +251,12 @@ def show(stop, select):
         print("    %s" % place)
         if text:
             print("    " + text)
+    mine = yours(target)
+    if mine is not None:
+        place, text = where(mine.pc(), mine.find_sal(), mine.name())
+        print("    called from your code: #%d %s" % (mine.level(), place.split(" in ", 1)[1]))
+        if text:
+            print("    " + text)
     if stop.hint:
         print("    " + stop.hint)
     if select and target is not None:
@@ -247,6 +265,22 @@ def show(stop, select):
               % target.level())
     elif target is not None:
         print("    `frame %d` selects it." % target.level())
+
+
+GAP_FILES = ("paging.c", "process.c")  # the students' files (grader/build.py)
+
+
+def in_gap_file(frame):
+    sal = frame.find_sal()
+    return bool(sal.symtab) and os.path.basename(sal.symtab.filename) in GAP_FILES
+
+
+def yours(target):
+    """The innermost frame of a gap file that led to `target`, when
+    `target` itself is kit code (memset called with a bad address...)."""
+    if target is None or in_gap_file(target):
+        return None
+    return next((f for f in frames_from(target.older(), 16) if in_gap_file(f)), None)
 
 
 def select_at(frame, sal):

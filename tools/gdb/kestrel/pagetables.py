@@ -75,7 +75,9 @@ def paging_status(machine, phys):
         return "Paging is OFF (CR0.PG clear): the CPU does not use this directory yet."
     if phys != machine.cr3:
         return "Paging is on; CR3 holds 0x%08x, not this directory." % machine.cr3
-    return "Paging is on (CR0.PG)%s." % (", CR0.WP on" if machine.cr0 & L.CR0_WP else ", CR0.WP OFF")
+    if not machine.cr0 & L.CR0_WP:
+        return "Paging is on (CR0.PG); CR0.WP is clear: the kernel may still write to read-only pages."
+    return "Paging is on (CR0.PG, CR0.WP)."
 
 
 # ---- pagedir -----------------------------------------------------------------
@@ -124,6 +126,7 @@ class Run:
         self.region, self.user_ok = L.region(vaddr)
         self.identity = frame == vaddr
         self.first = self.last = self.low = self.high = frame
+        self.frames = [frame]  # the first few, for short runs
         self.linear = True
 
     def extend(self, vaddr, frame, user, write):
@@ -135,6 +138,8 @@ class Run:
         self.end += L.PAGE_SIZE
         self.last = frame
         self.low, self.high = min(self.low, frame), max(self.high, frame)
+        if len(self.frames) < 4:
+            self.frames.append(frame)
         return True
 
     def count(self):
@@ -147,6 +152,8 @@ class Run:
             return "frame 0x%08x" % self.first
         if self.linear:
             return "frames 0x%08x-0x%08x" % (self.first, self.last + L.PAGE_SIZE - 1)
+        if self.count() <= 3:
+            return "frames " + ", ".join("0x%08x" % f for f in self.frames)
         return "%d frames in 0x%08x-0x%08x" % (self.count(), self.low, self.high + L.PAGE_SIZE - 1)
 
 
@@ -235,8 +242,7 @@ def notes(d, runs, machine):
                        % (i, frame, machine.ram_end))
     if machine.ram_end and any(r.region == "identity map" for r in runs):
         for start, end in identity_gaps(runs, machine.ram_end)[:3]:
-            out.append("RAM 0x%08x-0x%08x is not identity-mapped (RAM ends at 0x%08x, pmm_ram_end())"
-                       % (start, end - 1, machine.ram_end))
+            out.append("RAM 0x%08x-0x%08x is not identity-mapped" % (start, end - 1))
     return out
 
 
@@ -281,7 +287,11 @@ Example: pagedir; pagedir 0x03f7c000; pagedir process_table[2].pd_phys"""
             except gdb.MemoryError:
                 raise gdb.GdbError("cannot read a directory at physical 0x%08x (beyond RAM?)" % phys)
         runs = page_runs(d)
-        print("Page directory at physical 0x%08x%s. %s" % (phys, machine.name(phys), paging_status(machine, phys)))
+        print("Page directory at physical 0x%08x%s." % (phys, machine.name(phys)))
+        print(paging_status(machine, phys))
+        if machine.ram_end:
+            print("RAM ends at 0x%08x (pmm_ram_end()): the identity map should reach 0x%08x."
+                  % (machine.ram_end, machine.ram_end - 1))
         entries = entry_runs(d, verbose)
         if not entries:
             print("No entry is present: every access through this directory faults.")

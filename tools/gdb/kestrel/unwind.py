@@ -65,8 +65,13 @@ class Addresses:
 
 
 ADDRESSES = Addresses()
-# (esp, eip) of the frames a trap interrupted, seen since GDB last stopped.
-INTERRUPTED = set()
+# (esp, eip) of the frames a trap interrupted -> the trap's vector, seen
+# since GDB last stopped.
+INTERRUPTED = {}
+# Vectors whose saved EIP is the next instruction, a return address: int3,
+# into and `int $0x80`. For the others (faults, interrupts) EIP is the
+# instruction that faulted or was about to run.
+AFTER_INSTRUCTION = (3, 4, 0x80)
 U32 = None
 
 
@@ -114,7 +119,7 @@ class TrapFrameUnwinder(Unwinder):
                      "ds", "es", "fs", "gs"):
             if name in values:
                 info.add_saved_register(name, u32(values[name]))
-        INTERRUPTED.add((values["esp"], values["eip"]))
+        INTERRUPTED[(values["esp"], values["eip"])] = regs["int_no"]
         return info
 
 
@@ -137,8 +142,8 @@ class InterruptedFrameUnwinder(Unwinder):
 
     def __call__(self, pending):
         esp, eip = int(pending.read_register("esp")), int(pending.read_register("eip"))
-        if (esp, eip) not in INTERRUPTED:
-            return None
+        if INTERRUPTED.get((esp, eip), AFTER_INSTRUCTION[0]) in AFTER_INSTRUCTION:
+            return None  # not interrupted, or at a return address: GDB's tables are right
         try:
             return self.unwind(pending, esp, eip)
         except (gdb.error, gdb.MemoryError, RuntimeError):
@@ -196,27 +201,46 @@ def function_at(pc):
     return block.function.name if block and block.function else None
 
 
-def interrupted(frame):
-    """True when `frame` is the code a trap interrupted."""
+def exact_pc(frame):
+    """True when `frame` is code that a fault or an interrupt stopped at
+    its pc (not at a return address)."""
     newer = frame.newer()
-    return newer is not None and ADDRESSES.get()[1] == newer.pc()
+    if newer is None or ADDRESSES.get()[1] != newer.pc():
+        return False
+    key = (int(frame.read_register("esp")), frame.pc())
+    return INTERRUPTED.get(key, AFTER_INSTRUCTION[0]) not in AFTER_INSTRUCTION
 
 
-class ExactLine(FrameDecorator):
-    """The frame a trap interrupted. Its pc is the faulting instruction
-    itself, not a return address, but GDB looks up the line of pc - 1 in
-    every caller frame: the line before, when the instruction starts its
-    line. In `bt`, this frame gets the line of pc itself."""
+class KestrelFrame(FrameDecorator):
+    """A frame of `bt` as this kernel needs it.
+
+    A frame a fault or an interrupt stopped (`exact`) has the instruction
+    itself as pc, not a return address, but GDB looks up the line of
+    pc - 1 in every caller frame: the line before, when the instruction
+    starts its line. Here such a frame gets the function and line of pc.
+    And a frame GDB has no symbol for shows `??`, as without any filter
+    (GDB prints an empty name for it once a frame filter exists)."""
+
+    def __init__(self, base, exact):
+        super().__init__(base)
+        self.exact = exact
 
     def function(self):
-        return function_at(self.inferior_frame().pc()) or super().function()
+        pc = self.inferior_frame().pc()
+        if self.exact and function_at(pc):
+            return function_at(pc)
+        name = super().function()
+        if isinstance(name, int) and gdb.execute("info symbol 0x%x" % name, to_string=True).startswith("No symbol"):
+            return "??"
+        return name
 
     def filename(self):
         sal = gdb.find_pc_line(self.inferior_frame().pc())
-        return sal.symtab.filename if sal.symtab else super().filename()
+        return sal.symtab.filename if self.exact and sal.symtab else super().filename()
 
     def line(self):
-        return gdb.find_pc_line(self.inferior_frame().pc()).line or super().line()
+        sal = gdb.find_pc_line(self.inferior_frame().pc())
+        return sal.line if self.exact and sal.line else super().line()
 
 
 class TrapFrameFilter:
@@ -226,7 +250,7 @@ class TrapFrameFilter:
         self.enabled = True
 
     def filter(self, frames):
-        return (ExactLine(f) if interrupted(f.inferior_frame()) else f for f in frames)
+        return (KestrelFrame(f, exact_pc(f.inferior_frame())) for f in frames)
 
 
 def install():
