@@ -13,5 +13,8 @@ int sys_getppid(void);                 // 0 without a parent
 int sys_sbrk(int increment);           // the old end of the heap
 int sys_programs(char *ubuf, int size); // names, space-separated (2 KiB at most): how many
 void sys_shutdown(void) __attribute__((noreturn)); // ends QEMU: a normal end
+// Tests: `hook` runs first when a process calls shutdown (a test that drives
+// the shell ends there, with its verdict, instead of a normal end).
+void sys_set_shutdown_hook(void (*hook)(void));
 
 #endif

@@ -1,6 +1,7 @@
 // Helpers for tests that run user programs (userprog.h).
 #include <stdbool.h>
 #include <string.h>
+#include "console.h"
 #include "harness.h"
 #include "exec.h"
 #include "kprintf.h"
@@ -87,19 +88,40 @@ int userprog_parse_list(const char *name, const char *list, uint32_t *out, int m
     return count;
 }
 
-int userprog_numbers(const char *buf, uint32_t n, int *out, int max) {
-    int count = 0;
-    for (uint32_t i = 0; i < n && count < max; i++) {
-        bool minus = buf[i] == '-' && i + 1 < n && buf[i + 1] >= '0' && buf[i + 1] <= '9';
-        if (!minus && !(buf[i] >= '0' && buf[i] <= '9'))
+struct userprog_line userprog_line(const char *buf, uint32_t n) {
+    struct userprog_line l = {.count = 0};
+    uint32_t len = n < sizeof l.text - 1 ? n : sizeof l.text - 1;
+    memcpy(l.text, buf, len);
+    l.text[len] = 0;
+    if (len && l.text[len - 1] == '\n')
+        l.text[--len] = 0;
+    for (uint32_t i = 0; i < len && l.count < USERPROG_NUMBERS; i++) {
+        bool minus = l.text[i] == '-' && l.text[i + 1] >= '0' && l.text[i + 1] <= '9';
+        if (!minus && !(l.text[i] >= '0' && l.text[i] <= '9'))
             continue;
         i += minus;
         int v = 0;
-        for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-            v = v * 10 + (buf[i] - '0');
-        out[count++] = minus ? -v : v;
+        for (; l.text[i] >= '0' && l.text[i] <= '9'; i++)
+            v = v * 10 + (l.text[i] - '0');
+        l.num[l.count++] = minus ? -v : v;
     }
-    return count;
+    return l;
+}
+
+bool userprog_line_starts(const struct userprog_line *l, const char *text) {
+    return strncmp(l->text, text, strlen(text)) == 0;
+}
+
+bool userprog_line_contains(const struct userprog_line *l, const char *text) {
+    for (const char *t = l->text; *t; t++)
+        if (strncmp(t, text, strlen(text)) == 0)
+            return true;
+    return false;
+}
+
+void userprog_type_go(void) {
+    for (const char *c = "go\n"; *c; c++)
+        console_input(*c);
 }
 
 int userprog_slots_in_use(void) {

@@ -3,6 +3,7 @@
 #ifndef KERNEL_SELFTEST_USERPROG_H
 #define KERNEL_SELFTEST_USERPROG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "sched.h"
 
@@ -35,9 +36,23 @@ int userprog_spawn_line(const char *line);
 // test when `list` is not such a list.
 int userprog_parse_list(const char *name, const char *list, uint32_t *out, int max);
 
-// The integers of a line a program wrote (n bytes, "-1" included), in
-// order, at most `max` of them: how many.
-int userprog_numbers(const char *buf, uint32_t n, int *out, int max);
+// A line a program wrote (what a write tap sees, sysio.h), as text without
+// its newline, and the integers in it ("-1" included), in order.
+#define USERPROG_LINE_MAX 160
+#define USERPROG_NUMBERS 8
+struct userprog_line {
+    char text[USERPROG_LINE_MAX];
+    int num[USERPROG_NUMBERS];
+    int count; // integers found
+};
+struct userprog_line userprog_line(const char *buf, uint32_t n);
+// True when the line starts with / contains `text`.
+bool userprog_line_starts(const struct userprog_line *l, const char *text);
+bool userprog_line_contains(const struct userprog_line *l, const char *text);
+
+// Types "go" and a newline on the console, for a program that waits for it
+// in read: how a test tells one process that another one got somewhere.
+void userprog_type_go(void);
 
 // Slots of the process table in use (any state but UNUSED).
 int userprog_slots_in_use(void);

@@ -6,7 +6,6 @@
 // are done, it checks how each one ended and that nothing leaked.
 #include <stdbool.h>
 #include <string.h>
-#include "console.h"
 #include "harness.h"
 #include "kprintf.h"
 #include "paging.h"
@@ -18,49 +17,14 @@
 #include "selftest/userprog.h"
 
 #define MAX_CHILDREN 15
-#define MAX_NUMBERS 8
 
 static int forker; // pid of the program that forks
 static uint32_t codes[MAX_CHILDREN];
 static int child_pids[MAX_CHILDREN];
 static int children;
 
-// A line a program wrote, terminated, and the integers in it.
-struct line {
-    char text[160];
-    int num[MAX_NUMBERS];
-    int count;
-};
-
-static struct line read_line(const char *buf, uint32_t n) {
-    struct line l;
-    uint32_t len = n < sizeof l.text - 1 ? n : sizeof l.text - 1;
-    memcpy(l.text, buf, len);
-    l.text[len] = 0;
-    if (len && l.text[len - 1] == '\n')
-        l.text[len - 1] = 0;
-    l.count = userprog_numbers(l.text, strlen(l.text), l.num, MAX_NUMBERS);
-    return l;
-}
-
-static bool starts(const struct line *l, const char *prefix) { return strncmp(l->text, prefix, strlen(prefix)) == 0; }
-
-static bool contains(const struct line *l, const char *part) {
-    for (const char *t = l->text; *t; t++)
-        if (strncmp(t, part, strlen(part)) == 0)
-            return true;
-    return false;
-}
-
 // The process a pid names: alive, or ended through test_exit (NULL then).
 static bool existed(int pid) { return process_find(pid) || test_exit_find(pid); }
-
-// Types a line on the console, for a program that waits for it in read:
-// how the harness tells a process that another one got somewhere.
-static void type_line(void) {
-    for (const char *c = "go\n"; *c; c++)
-        console_input(*c);
-}
 
 static void all_exited(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
@@ -88,8 +52,8 @@ static void check_new_child(struct process *c) {
 static int reported; // children that printed
 
 static void return_tap(struct process *p, const char *buf, uint32_t n) {
-    struct line l = read_line(buf, n);
-    if (p->pid == forker && starts(&l, "fork_ret: fork ") && l.count == 2) {
+    struct userprog_line l = userprog_line(buf, n);
+    if (p->pid == forker && userprog_line_starts(&l, "fork_ret: fork ") && l.count == 2) {
         int i = l.num[0], pid = l.num[1];
         harness_check(pid != 0, "fork returned 0 in the parent (pid %d): the parent gets the child's pid, the "
                       "child 0", forker);
@@ -99,20 +63,20 @@ static void return_tap(struct process *p, const char *buf, uint32_t n) {
             harness_check(child_pids[j] != pid, "forks %d and %d both returned pid %d", j, i, pid);
         if (i >= 0 && i < MAX_CHILDREN)
             child_pids[i] = pid;
-    } else if (p->pid == forker && starts(&l, "fork_ret: child ")) {
+    } else if (p->pid == forker && userprog_line_starts(&l, "fork_ret: child ")) {
         harness_fail("pid %d, the parent, went down the child's path: fork returned 0 to the parent; it must "
                      "return the child's pid to the parent and 0 to the child", forker);
-    } else if (p->pid != forker && starts(&l, "fork_ret: fork ")) {
+    } else if (p->pid != forker && userprog_line_starts(&l, "fork_ret: fork ")) {
         int got = l.count == 2 ? l.num[1] : -1;
         harness_fail("pid %d, a child, went down the parent's path: fork returned %d%s to the child; the child's "
                      "fork returns 0 (EAX of its frame), the parent's the child's pid", p->pid, got,
                      got == p->pid ? " (its own pid)" : "");
-    } else if (p->pid != forker && starts(&l, "fork_ret: child ")) {
+    } else if (p->pid != forker && userprog_line_starts(&l, "fork_ret: child ")) {
         check_new_child(p); // the parent waits in read until every child has printed
         harness_check(l.count == 3 && l.num[1] == p->pid && l.num[2] == forker, "pid %d printed '%s'", p->pid,
                       l.text);
         if (++reported == children)
-            type_line();
+            userprog_type_go();
     }
 }
 
@@ -167,8 +131,8 @@ static void check_copied(struct process *parent, struct process *child) {
 }
 
 static void memory_tap(struct process *p, const char *buf, uint32_t n) {
-    struct line l = read_line(buf, n);
-    if (p->pid == forker || !starts(&l, "fork_mem: "))
+    struct userprog_line l = userprog_line(buf, n);
+    if (p->pid == forker || !userprog_line_starts(&l, "fork_mem: "))
         return;
     if (!child_checked) { // the child's first line: it has not changed its memory map yet
         child_checked = true;
@@ -176,8 +140,8 @@ static void memory_tap(struct process *p, const char *buf, uint32_t n) {
         check_new_child(p);
         check_copied(process_find(forker), p);
     }
-    if (contains(&l, "wrote its own values")) // the parent waits in read for this line
-        type_line();
+    if (userprog_line_contains(&l, "wrote its own values")) // the parent waits in read for this line
+        userprog_type_go();
 }
 
 static void memory_done(enum sched_stop why) {
@@ -206,8 +170,8 @@ static int victim;
 static uint32_t forks;
 
 static void registers_tap(struct process *p, const char *buf, uint32_t n) {
-    struct line l = read_line(buf, n);
-    if (p->pid != forker && p->pid != victim && starts(&l, "fork_regs: child ") && children < MAX_CHILDREN)
+    struct userprog_line l = userprog_line(buf, n);
+    if (p->pid != forker && p->pid != victim && userprog_line_starts(&l, "fork_regs: child ") && children < MAX_CHILDREN)
         child_pids[children++] = p->pid;
 }
 
@@ -255,8 +219,8 @@ HARNESS_TEST(fork_registers, "forks yields") {
 static int full_reports;
 
 static void full_tap(struct process *p, const char *buf, uint32_t n) {
-    struct line l = read_line(buf, n);
-    if (p->pid != forker || !starts(&l, "fork_full: parent "))
+    struct userprog_line l = userprog_line(buf, n);
+    if (p->pid != forker || !userprog_line_starts(&l, "fork_full: parent "))
         return;
     int used = userprog_slots_in_use();
     harness_check(l.count >= 2 && l.num[l.count - 1] == -1, "the parent made %d children without fork failing "
@@ -304,10 +268,10 @@ static bool disarm(void) {
 }
 
 static void oom_tap(struct process *p, const char *buf, uint32_t n) {
-    struct line l = read_line(buf, n);
+    struct userprog_line l = userprog_line(buf, n);
     if (p->pid != forker)
         return;
-    if (starts(&l, "fork_oom: attempt ") && l.count == 1) {
+    if (userprog_line_starts(&l, "fork_oom: attempt ") && l.count == 1) {
         if (attempt == 0) { // the warm-up is over: measure
             harness_check(test_exit_count() == 1 && userprog_slots_in_use() == 1, "the warm-up child has not "
                           "ended yet (%d processes ended, %d slots in use)", test_exit_count(),
@@ -326,7 +290,7 @@ static void oom_tap(struct process *p, const char *buf, uint32_t n) {
         attempt = l.num[0];
         injected_before = pmm_injected_failures();
         pmm_fail_nth_alloc((uint32_t)attempt); // the attempt-th allocation from now fails
-    } else if (starts(&l, "fork_oom: fork returned -1 ")) {
+    } else if (userprog_line_starts(&l, "fork_oom: fork returned -1 ")) {
         harness_check(!disarm(), "allocation %d of fork failed, yet fork did not return -1", attempt);
         harness_check(userprog_slots_in_use() == baseline_slots + 1 || test_exit_count() == 2, "fork worked at "
                       "attempt %d (no allocation failed), but made no child", attempt);
