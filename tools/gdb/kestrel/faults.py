@@ -209,7 +209,7 @@ def failed_check_stop(frame):
     except (gdb.error, ValueError):
         message = "(the message is not readable here; `continue` prints it)"
     target = next((f for f in frames_from(frame) if f.name() not in HARNESS_FAIL), None)
-    return Stop("test %s: a check failed: %s" % (test, message), [], target)
+    return Stop("a check of test %s failed: %s" % (test, message), [], target)
 
 
 # The kernel's exits, where GDB stops on its own.
