@@ -57,7 +57,7 @@ def directory_owners():
     return owners
 
 
-def directory_arg(machine, text):
+def directory_arg(machine, text, usage):
     """The directory a command works on: `text` (an expression) or CR3."""
     if text:
         phys = to_address(text)
@@ -66,7 +66,7 @@ def directory_arg(machine, text):
         return phys
     if not machine.cr3:
         raise gdb.GdbError("CR3 is 0: no page directory is loaded yet (init_paging() loads one). "
-                           "Name one: pagedir PHYS")
+                           "Name one: " + usage)
     return machine.cr3
 
 
@@ -280,7 +280,7 @@ Example: pagedir; pagedir 0x03f7c000; pagedir process_table[2].pd_phys"""
         if len(args) > 1:
             raise gdb.GdbError("usage: pagedir [-v] [PHYS] (an expression with spaces goes in quotes)")
         machine = Machine()
-        phys = directory_arg(machine, args[0] if args else None)
+        phys = directory_arg(machine, args[0] if args else None, "pagedir PHYS")
         with physical_memory() as mem:
             try:
                 d = Directory(mem, phys, machine.pse)
@@ -368,7 +368,7 @@ Example: vtop 0xd0000000; vtop init_paging; vtop 0x40001000 process_table[2].pd_
             raise gdb.GdbError("usage: vtop ADDR [PHYS] (an expression with spaces goes in quotes)")
         vaddr = to_address(args[0])
         machine = Machine()
-        phys = directory_arg(machine, args[1] if len(args) > 1 else None)
+        phys = directory_arg(machine, args[1] if len(args) > 1 else None, "vtop ADDR PHYS")
         pdi, pti, offset = L.pd_index(vaddr), L.pt_index(vaddr), vaddr & (L.PAGE_SIZE - 1)
         with physical_memory() as mem:
             lines = self.walk(mem, machine, phys, vaddr, pdi, pti, offset)

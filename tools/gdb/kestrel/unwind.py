@@ -49,6 +49,9 @@ class Addresses:
         self.objfile = None
         self.start = self.ret = None
 
+    def forget(self, event=None):
+        self.objfile = None  # symbols were (re)loaded: look again
+
     def get(self):
         progspace = gdb.current_progspace()
         if self.objfile != progspace.filename:
@@ -257,4 +260,6 @@ def install():
     register_unwinder(None, TrapFrameUnwinder(), replace=True)
     register_unwinder(None, InterruptedFrameUnwinder(), replace=True)
     gdb.events.cont.connect(lambda event: INTERRUPTED.clear())
+    gdb.events.new_objfile.connect(ADDRESSES.forget)
+    gdb.events.clear_objfiles.connect(ADDRESSES.forget)
     gdb.frame_filters["kestrel-trap-frames"] = TrapFrameFilter()
