@@ -15,7 +15,8 @@ import gdb
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEFAULT_KERNEL = os.path.join("build", "student", "kernel.elf")
 
-from . import faults, pagetables, processes, unwind  # noqa: E402  (they need ROOT)
+# Importing these registers their commands; they need ROOT, defined above.
+from . import faults, pagetables, processes, unwind  # noqa: E402,F401
 
 
 def gdb_port():
@@ -56,6 +57,18 @@ def connect():
         return
     print("Kestrel: attached to QEMU on port %d. Helpers: pagedir, vtop, fault, procs, usersyms, pbreak "
           "(help kestrel)." % port)
+    if uses_kvm():
+        print("Kestrel: this QEMU runs with KVM, where `break` writes an int3 into memory: use `hbreak` for code "
+              "that is loaded or remapped later (GRUB's kernel load, exec) and in user programs (help kestrel).")
+
+
+def uses_kvm():
+    """True when the QEMU we are attached to runs with KVM (its monitor,
+    through the gdbstub, says so)."""
+    try:
+        return "enabled" in gdb.execute("monitor info kvm", to_string=True)
+    except gdb.error:
+        return False
 
 
 class Kestrel(gdb.Command):
