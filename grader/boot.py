@@ -97,7 +97,9 @@ class Booter:
         if result.outcome in (qemu.Outcome.PANIC, qemu.Outcome.TRIPLE_FAULT):
             detail = triage.explain_crash(result, self.kernel, rerun=self._rerun_with_exception_log)
         elif result.outcome in (qemu.Outcome.FAIL, qemu.Outcome.TIMEOUT, qemu.Outcome.FLOOD, qemu.Outcome.FORGED):
-            detail = triage.last_lines(result.lines)
+            # The harness's own FAIL and end lines are already the summary.
+            context = [ln for ln in result.lines if not ln.startswith(("[harness] FAIL:", "[harness] end "))]
+            detail = triage.last_lines(context)
         return GradeFailure(f"{result.outcome.value}: {result.message}", detail)
 
     def _not_implemented(self, result: qemu.RunResult) -> GradeFailure:

@@ -48,7 +48,7 @@ def lab_test_names() -> frozenset[str]:
 @cache
 def gdb_commands() -> frozenset[str]:
     helpers = ROOT / "tools" / "gdb"
-    text = "\n".join(p.read_text() for p in helpers.glob("*.py")) if helpers.is_dir() else ""
+    text = "\n".join(p.read_text() for p in helpers.rglob("*.py")) if helpers.is_dir() else ""
     return frozenset(re.findall(r"""__init__\(\s*["']([\w-]+)["']""", text))
 
 

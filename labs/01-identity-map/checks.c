@@ -94,36 +94,49 @@ HARNESS_TEST(map_fresh, "vaddr offset") {
     harness_pass();
 }
 
+// A TLB (QEMU's too) may drop an entry at any time, to make room for
+// another address; a missing invalidation shows only while the stale entry
+// survives. So the TLB checks run on TLB_PAGES consecutive pages, which sit
+// in different TLB sets: one surviving entry is enough to catch the bug.
+#define TLB_PAGES 8
+
 // Remapping a page that was just used must be seen at once: paging_map_page
 // has to drop the old translation from the TLB (the harness does not).
 HARNESS_TEST(remap, "vaddr") {
     uint32_t vaddr = harness_param_u32("vaddr", 0xC0800000);
-    uint32_t first = fresh_frame(), second = fresh_frame();
-    *(volatile uint32_t *)first = PATTERN_A;
-    *(volatile uint32_t *)second = PATTERN_B;
-    paging_map_page(vaddr, first, PAGE_WRITE);
-    harness_check(*(volatile uint32_t *)vaddr == PATTERN_A, "0x%08x does not show the first frame", vaddr);
-    paging_map_page(vaddr, second, PAGE_WRITE);
-    uint32_t seen = *(volatile uint32_t *)vaddr;
-    harness_check(seen != PATTERN_A, "after remapping 0x%08x to another frame, reads still see the old frame: the "
-                  "TLB kept the old translation (invalidate it with invlpg)", vaddr);
-    harness_check(seen == PATTERN_B, "after remapping, 0x%08x reads 0x%08x, not the new frame's 0x%08x", vaddr, seen,
-                  PATTERN_B);
+    for (uint32_t i = 0; i < TLB_PAGES; i++) {
+        uint32_t v = vaddr + i * PAGE_SIZE, first = fresh_frame(), second = fresh_frame();
+        *(volatile uint32_t *)first = PATTERN_A;
+        *(volatile uint32_t *)second = PATTERN_B;
+        paging_map_page(v, first, PAGE_WRITE);
+        harness_check(*(volatile uint32_t *)v == PATTERN_A, "0x%08x does not show the first frame", v);
+        paging_map_page(v, second, PAGE_WRITE);
+        uint32_t seen = *(volatile uint32_t *)v;
+        harness_check(seen != PATTERN_A, "after remapping 0x%08x to another frame, reads still see the old frame: "
+                      "the TLB kept the old translation (invalidate it with invlpg)", v);
+        harness_check(seen == PATTERN_B, "after remapping, 0x%08x reads 0x%08x, not the new frame's 0x%08x", v, seen,
+                      PATTERN_B);
+    }
     kprintf("remap: 0x%08x now shows the new frame\n", vaddr);
     harness_pass();
 }
 
-// Unmapping a page that was just used: translation says 0 and a touch
-// faults at that address (the harness catches the fault).
+// Unmapping a page that was just used: a touch faults at that address (the
+// harness catches the fault) and translation says 0.
 HARNESS_TEST(unmap, "vaddr") {
     uint32_t vaddr = harness_param_u32("vaddr", 0xC0C00000), value;
-    paging_map_page(vaddr, fresh_frame(), PAGE_WRITE);
-    harness_check(probe_read32(vaddr, &value) == 0, "0x%08x faulted right after paging_map_page", vaddr);
-    paging_unmap_page(vaddr);
-    uint32_t got = paging_get_physical(vaddr);
-    harness_check(got == 0, "paging_get_physical(0x%08x) = 0x%08x after unmapping, expected 0", vaddr, got);
-    harness_check(probe_read32(vaddr, &value) < 0, "reading 0x%08x after paging_unmap_page did not fault: the page "
-                  "is still mapped, or the TLB kept it (invlpg)", vaddr);
-    kprintf("unmap: touching 0x%08x faulted with CR2=0x%08x\n", vaddr, probe_last_fault().addr);
+    for (uint32_t i = 0; i < TLB_PAGES; i++) {
+        uint32_t v = vaddr + i * PAGE_SIZE;
+        paging_map_page(v, fresh_frame(), PAGE_WRITE);
+        harness_check(probe_read32(v, &value) == 0, "0x%08x faulted right after paging_map_page", v);
+        paging_unmap_page(v);
+        harness_check(probe_read32(v, &value) < 0, "reading 0x%08x after paging_unmap_page did not fault: the page "
+                      "is still mapped, or the TLB kept it (invlpg)", v);
+        harness_check(probe_last_fault().addr == v, "the fault was at 0x%08x, not 0x%08x", probe_last_fault().addr,
+                      v);
+        uint32_t got = paging_get_physical(v);
+        harness_check(got == 0, "paging_get_physical(0x%08x) = 0x%08x after unmapping, expected 0", v, got);
+    }
+    kprintf("unmap: touching 0x%08x faulted with CR2=0x%08x\n", vaddr, vaddr);
     harness_pass();
 }
