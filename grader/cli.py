@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import hashlib
+import importlib
 import json
 import os
 import random
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -28,6 +28,8 @@ from .qemu import Outcome, RunRequest, run as run_qemu
 from .results import FAILED, NOT_RUN, TestResult, load_all
 
 ROOT = build.ROOT
+# python3 -m grader SUBCOMMAND ...: each is a module of this package with main(argv).
+SUBCOMMANDS = ("batch", "handin", "replay", "soak")
 # Seconds a harness boot takes on the machine the lab.toml timeouts were
 # measured on (2 cores, TCG, qboot); timeouts grow with the ratio of this
 # machine's boot to it, never shrink.
@@ -203,88 +205,10 @@ def gather(labs: list[Lab], pattern: str, results_dir: Path, error: str | None) 
     return tuple(records)
 
 
-def replay_main(argv: list[str]) -> int:
-    """python3 -m grader replay --kernel ELF --test NAME --seed N [--gdb PORT]"""
-    from . import replay
-
-    ap = argparse.ArgumentParser(prog="python3 -m grader replay", description=replay.__doc__)
-    ap.add_argument("--kernel", type=Path, required=True)
-    ap.add_argument("--test", required=True)
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--gdb", type=int, metavar="PORT", help="start paused with a gdbstub on PORT")
-    ap.add_argument("--print", action="store_true", help="print the QEMU command instead of running it")
-    args = ap.parse_args(argv)
-    request = replay.captured_request(args.kernel.resolve(), args.test, args.seed)
-    argv = replay.gdb_argv(request, args.gdb) if args.gdb else request.argv()
-    if args.print:
-        print(shlex.join(argv))
-        return 0
-    print(f"*** test {args.test}, seed {args.seed}: {request.mem_mb} MiB, command line: {request.cmdline()}")
-    if args.gdb:
-        print(f"*** QEMU is paused; attach with 'make gdb' (port {args.gdb}). Quit QEMU with Ctrl-A X.")
-    return replay.run_interactive(argv)
-
-
-def soak_main(argv: list[str]) -> int:
-    """python3 -m grader soak [--runs N] [--jobs N]: grades the reference
-    again and again with fresh seeds; any failure is a flaky test or a bug,
-    reported with the seed that replays it."""
-    ap = argparse.ArgumentParser(prog="python3 -m grader soak", description=soak_main.__doc__)
-    ap.add_argument("--runs", type=int, default=50)
-    ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--out", type=Path, default=ROOT / "build" / "soak")
-    args = ap.parse_args(argv)
-    failing: list[tuple[int, list[str]]] = []
-    start = time.monotonic()
-    for i in range(1, args.runs + 1):
-        seed = random.randrange(1, 1 << 31)
-        report_path = args.out / "report.json"
-        subprocess.run([sys.executable, "-m", "grader", "--reference", "--seed", str(seed), "--jobs",
-                        str(args.jobs), "--quiet", "--out", str(args.out), "--json", str(report_path)], cwd=ROOT,
-                       capture_output=True, timeout=1800)
-        doc = json.loads(report_path.read_text()) if report_path.exists() else {"tests": [], "score": 0,
-                                                                                 "max_score": 0}
-        failed = [f"lab {t['lab']} {t['name']}: {t['output'].splitlines()[0]}" for t in doc["tests"]
-                  if t["status"] != "passed"] or ([] if doc["tests"] else ["no report"])
-        print(f"run {i}/{args.runs} seed {seed}: {doc['score']:g}/{doc['max_score']:g}"
-              f"{'  FAILED' if failed else ''}  ({time.monotonic() - start:.0f} s)", flush=True)
-        if failed:
-            failing.append((seed, failed))
-            report_path.replace(args.out / f"failed-{seed}.json")
-    for seed, failed in failing:
-        print(f"\nseed {seed} failed; replay with: make grade SOLUTION=1 SEED={seed}")
-        print("\n".join("  " + f for f in failed))
-    print(f"\nsoak: {args.runs} runs, {len(failing)} with failures")
-    return 1 if failing else 0
-
-
-def batch_main(argv: list[str]) -> int:
-    from . import batch
-
-    return batch.main(argv)
-
-
-def handin_main(argv: list[str]) -> int:
-    """python3 -m grader handin [--out FILE]: packs this tree's gap files."""
-    from .handin import HandinError, pack
-
-    ap = argparse.ArgumentParser(prog="python3 -m grader handin", description=handin_main.__doc__)
-    ap.add_argument("--out", type=Path, default=ROOT / "handin.tar.gz")
-    args = ap.parse_args(argv)
-    try:
-        names = pack(ROOT, args.out)
-    except HandinError as e:
-        print(f"handin: {e}", file=sys.stderr)
-        return 1
-    print(f"handin: wrote {args.out} with {', '.join(names)}; submit that file.")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"replay": replay_main, "handin": handin_main, "batch": batch_main, "soak": soak_main}
-    if argv[:1] and argv[0] in commands:
-        return commands[argv[0]](argv[1:])
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        return importlib.import_module(f".{argv[0]}", __package__).main(argv[1:])
     args = parse_args(argv)
     results_dir = args.out / "logs" / "results"
     seed = resumed_seed(results_dir) if args.resume and args.seed is None else args.seed

@@ -8,11 +8,13 @@ never write outside the grader's private folder.
 """
 from __future__ import annotations
 
+import argparse
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
-from .build import GAP_FILES
+from .build import GAP_FILES, ROOT
 from .labs import all_labs
 
 MAX_FILE = 1 << 20
@@ -67,3 +69,17 @@ def unpack(archive: Path, dest: Path) -> Path:
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as e:
         raise HandinError(f"cannot read {archive.name}: {e}") from e
     return dest
+
+
+def main(argv: list[str]) -> int:
+    """python3 -m grader handin [--out FILE]: packs this tree's gap files."""
+    ap = argparse.ArgumentParser(prog="python3 -m grader handin", description=main.__doc__)
+    ap.add_argument("--out", type=Path, default=ROOT / "handin.tar.gz")
+    args = ap.parse_args(argv)
+    try:
+        names = pack(ROOT, args.out)
+    except HandinError as e:
+        print(f"handin: {e}", file=sys.stderr)
+        return 1
+    print(f"handin: wrote {args.out} with {', '.join(names)}; submit that file.")
+    return 0

@@ -7,7 +7,9 @@ at that boot and yields the exact request the grader made.
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -55,5 +57,21 @@ def gdb_argv(request: RunRequest, port: int) -> list[str]:
     return argv + ["-S", "-gdb", f"tcp::{port}"]
 
 
-def run_interactive(argv: list[str]) -> int:
-    return subprocess.call(argv)
+def main(argv: list[str]) -> int:
+    """python3 -m grader replay --kernel ELF --test NAME --seed N [--gdb PORT] [--print]"""
+    ap = argparse.ArgumentParser(prog="python3 -m grader replay", description=__doc__)
+    ap.add_argument("--kernel", type=Path, required=True)
+    ap.add_argument("--test", required=True)
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--gdb", type=int, metavar="PORT", help="start paused with a gdbstub on PORT")
+    ap.add_argument("--print", action="store_true", help="print the QEMU command instead of running it")
+    args = ap.parse_args(argv)
+    request = captured_request(args.kernel.resolve(), args.test, args.seed)
+    command = gdb_argv(request, args.gdb) if args.gdb else request.argv()
+    if args.print:
+        print(shlex.join(command))
+        return 0
+    print(f"*** test {args.test}, seed {args.seed}: {request.mem_mb} MiB, command line: {request.cmdline()}")
+    if args.gdb:
+        print(f"*** QEMU is paused; attach with 'make gdb' (port {args.gdb}). Quit QEMU with Ctrl-A X.")
+    return subprocess.call(command)
