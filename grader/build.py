@@ -34,6 +34,15 @@ _SAFE_SECTION = re.compile(r"^\.(?:text|data|bss|rodata)(?:\..*)?$|^\.(?:comment
                            r"group|symtab|strtab|shstrtab)$|^$")
 
 
+def binutil(name: str) -> str:
+    """The binutils program `name` of the kernel's toolchain: the cross one
+    (i686-elf-, i386-elf-) when installed, as the Makefile chooses."""
+    for prefix in ("i686-elf-", "i386-elf-"):
+        if shutil.which(prefix + "gcc") and shutil.which(prefix + name):
+            return prefix + name
+    return name
+
+
 class BuildError(Exception):
     """The submission did not build; the message says why, for a student."""
 
@@ -177,7 +186,7 @@ def _tail(text: str, lines: int = 20) -> str:
 # ---- Symbols ---------------------------------------------------------------
 
 def _nm(path: Path) -> list[tuple[str, str]]:
-    result = _run([os.environ.get("NM", "nm"), "--format=posix", str(path)])
+    result = _run([binutil("nm"), "--format=posix", str(path)])
     pairs = []
     for line in result.stdout.splitlines():
         parts = line.split()
@@ -227,7 +236,7 @@ def _all_lab_functions() -> frozenset[str]:
 
 
 def _check_sections(name: str, obj: Path) -> None:
-    result = _run([os.environ.get("OBJDUMP", "objdump"), "-h", "-w", str(obj)])
+    result = _run([binutil("objdump"), "-h", "-w", str(obj)])
     for line in result.stdout.splitlines():
         parts = line.split()
         if len(parts) > 2 and parts[0].isdigit() and not _SAFE_SECTION.match(parts[1]):

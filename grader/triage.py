@@ -8,7 +8,6 @@ and file:line with addr2line.
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import qemu
+from .build import binutil
 
 # A line of QEMU's `-d int` log, e.g.
 #      1: v=0e e=0002 i=0 cpl=0 IP=0008:00101b7d pc=00101b7d SP=0010:0011a9e8 CR2=e0000000
@@ -81,7 +81,7 @@ def fault_from_qemu_log(text: str) -> Fault | None:
 
 def addr2line(kernel: Path, addr: int) -> str:
     """'function at file:line' for an address of the kernel, or '?'."""
-    tool = os.environ.get("ADDR2LINE", "addr2line")
+    tool = binutil("addr2line")
     try:
         out = subprocess.run([tool, "-f", "-C", "-e", str(kernel), f"{addr:#x}"], capture_output=True, text=True,
                              timeout=10).stdout.split("\n")
