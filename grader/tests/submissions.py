@@ -44,13 +44,15 @@ class Graded:
     seconds: float
 
 
-def grade(submission: Path, work: Path, lab: int, tests: str = "*", jobs: int = 1) -> Graded:
-    """Grades a submission folder with `python3 -m grader`."""
+def grade(submission: Path, work: Path, lab: int, tests: str = "*", jobs: int = 1,
+          extra: tuple[str, ...] = ()) -> Graded:
+    """Grades a submission folder with `python3 -m grader` (and `extra`
+    arguments)."""
     out = work / "report.json"
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "grader", "--submission", str(submission), "--lab", str(lab),
                              "--test", tests, "--jobs", str(jobs), "--out", str(work / "grade"), "--json",
-                             str(out)], cwd=ROOT, capture_output=True, text=True, errors="replace", timeout=600)
+                             str(out), *extra], cwd=ROOT, capture_output=True, text=True, errors="replace", timeout=600)
     seconds = time.monotonic() - start
     assert out.exists(), f"no report written:\n{result.stdout}\n{result.stderr}"
     doc = json.loads(out.read_text())

@@ -16,7 +16,7 @@ CORPUS = tomllib.loads((Path(__file__).parent / "corpus.toml").read_text())
 def test_bad_submission_gets_its_verdict(name, tmp_path):
     spec = CORPUS[name]
     graded = grade(make_submission(name, spec, tmp_path / "submission"), tmp_path, spec["lab"], spec["tests"],
-                   jobs=2)
+                   jobs=2, extra=tuple(spec.get("args", ())))
     assert graded.tests, f"no test was graded:\n{graded.stdout}"
     assert graded.seconds < spec["max_seconds"], f"{name} took {graded.seconds:.1f} s"
     for test, result in graded.tests.items():
