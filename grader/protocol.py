@@ -28,7 +28,8 @@ EXIT_SHUTDOWN = (0x35 << 1) | 1
 EXIT_TRIPLE_FAULT = 0  # QEMU with -no-reboot on a CPU reset
 EXIT_QEMU_ERROR = 1
 
-END_MARKER = re.compile(r"^\[harness\] end (?P<test>\S+) (?P<verdict>PASS|FAIL)(?: checks=(?P<checks>\d+))?(?: proof=(?P<proof>[0-9a-f]{16}))?\s*$")
+END_MARKER = re.compile(r"^\[harness\] end (?P<test>\S+) (?P<verdict>PASS|FAIL)"
+                        r"(?: checks=(?P<checks>\d+))?(?: proof=(?P<proof>[0-9a-f]{16}))?\s*$")
 FAIL_LINE = re.compile(r"^\[harness\] FAIL: (?P<message>.*)$")
 NOT_IMPLEMENTED = re.compile(r"^NOT IMPLEMENTED: (?P<function>\w+)\(\) \(lab (?P<lab>\d+)\)")
 PANIC_LINE = re.compile(r"^PANIC: (?P<message>.*)$")

@@ -23,7 +23,8 @@ from .build import binutil
 _QEMU_EXCEPTION = re.compile(r"v=(?P<vector>[0-9a-f]{2}) e=(?P<err>[0-9a-f]{4}) i=(?P<soft>\d) cpl=(?P<cpl>\d) "
                              r"IP=[0-9a-f]{4}:(?P<eip>[0-9a-f]{8})[^\n]*\n(?:(?!\s*\d+: v=)[^\n]*\n)*?"
                              r"CR0=[0-9a-f]{8} CR2=(?P<cr2>[0-9a-f]{8})")
-_KERNEL_FAULT = re.compile(r"^PANIC: unhandled (?P<name>.+?) \(vector (?P<vector>\d+)\) at EIP 0x(?P<eip>[0-9a-f]{8})")
+_KERNEL_FAULT = re.compile(r"^PANIC: unhandled (?P<name>.+?) \(vector (?P<vector>\d+)\) "
+                           r"at EIP 0x(?P<eip>[0-9a-f]{8})")
 _KERNEL_PF = re.compile(r"^\s+page fault at CR2=0x(?P<cr2>[0-9a-f]{8}): (?P<cause>.*) \(error code 0x(?P<err>[0-9a-f]+)\)")
 _BACKTRACE = re.compile(r"^\s+#(?P<n>\d+) 0x(?P<addr>[0-9a-f]{8}) ")
 

@@ -52,7 +52,8 @@ def grade(submission: Path, work: Path, lab: int, tests: str = "*", jobs: int = 
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "grader", "--submission", str(submission), "--lab", str(lab),
                              "--test", tests, "--jobs", str(jobs), "--out", str(work / "grade"), "--json",
-                             str(out), *extra], cwd=ROOT, capture_output=True, text=True, errors="replace", timeout=600)
+                             str(out), *extra], cwd=ROOT, capture_output=True, text=True, errors="replace",
+                            timeout=600)
     seconds = time.monotonic() - start
     assert out.exists(), f"no report written:\n{result.stdout}\n{result.stderr}"
     doc = json.loads(out.read_text())
