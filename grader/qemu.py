@@ -97,9 +97,11 @@ class RunRequest:
         """The QEMU command line."""
         boot = ["-cdrom", str(self.iso)] if self.iso else [*fast_firmware(), "-kernel", str(self.kernel),
                                                             "-append", self.cmdline()]
-        argv = [QEMU, "-m", f"{self.mem_mb}M", "-no-reboot", "-display", "none", "-nic", "none",
-                "-monitor", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                *boot]
+        # -nodefaults and a small translation cache: about 20% less CPU per
+        # boot (no VGA, floppy or default drives; tools/bench.py measures).
+        argv = [QEMU, "-nodefaults", "-accel", "tcg,tb-size=16", "-m", f"{self.mem_mb}M", "-no-reboot",
+                "-display", "none", "-nic", "none", "-monitor", "none", "-serial", "stdio",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *boot]
         if self.icount:
             argv += ["-icount", "shift=0,align=off,sleep=off"]
         if qmp_socket:
