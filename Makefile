@@ -198,34 +198,41 @@ gdb:
 	KESTREL_GDBPORT=$(GDBPORT) gdb -q -n -x .gdbinit $(KERNEL)
 
 # ---- Skeletons ------------------------------------------------------------
+# Targets for instructors stop with this in a student tree (no solutions/).
+INSTRUCTORS_ONLY = @if [ ! -d solutions ]; then echo "make $@ is for instructors: this student tree has no solutions/" >&2; exit 1; fi
+
 .PHONY: skeleton
 skeleton:
-	@if [ ! -d solutions ]; then echo "make skeleton needs solutions/, which the student release does not have" >&2; exit 1; fi
+	$(INSTRUCTORS_ONLY)
 	@for g in $(GAPS); do $(PYTHON) tools/skeleton.py solutions/$$g.c -o kernel/$$g.c; done
 	@echo "kernel/: skeleton regenerated from solutions/"
 
 # ---- Grading and tests ----------------------------------------------------
 # make grade [LAB=n] [TEST=glob] [SEED=n] [SUBMISSION=dir] [SOLUTION=1] [JOBS=n] [RESUME=1]
+#            [REFERENCE_PAGING=1] (grade process.c on the reference paging.c)
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 GRADE_ARGS = $(if $(SOLUTION),--reference) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
-	$(if $(LAB),--lab $(LAB)) $(if $(TEST),--test '$(TEST)') $(if $(SEED),--seed $(SEED)) $(if $(RESUME),--resume) --jobs $(JOBS)
+	$(if $(LAB),--lab $(LAB)) $(if $(TEST),--test '$(TEST)') $(if $(SEED),--seed $(SEED)) $(if $(RESUME),--resume) \
+	$(if $(REFERENCE_PAGING),--reference-paging) --jobs $(JOBS)
 
 .PHONY: grade check
 grade: python-check
 	@$(PYTHON) -m grader $(GRADE_ARGS)
 
 check: python-check
-	@if [ ! -d grader/tests ]; then echo "make check tests the kit itself; in a student tree, use make grade" >&2; exit 1; fi
+	$(INSTRUCTORS_ONLY)
 	$(PYTHON) -m pytest -n 2 -q -p no:cacheprovider grader/tests
 
 # Every lab on the reference, again and again with fresh seeds: no flake.
 .PHONY: soak
 soak: python-check
+	$(INSTRUCTORS_ONLY)
 	@$(PYTHON) -m grader soak --runs $(or $(RUNS),50)
 
 # Grading speed, as ratios to a floor measured in the same run.
 .PHONY: bench
 bench: python-check
+	$(INSTRUCTORS_ONLY)
 	@$(PYTHON) tools/bench.py
 
 # ---- Course workflow ------------------------------------------------------
@@ -234,9 +241,11 @@ handin: python-check
 	@$(PYTHON) -m grader handin
 
 release: python-check
+	$(INSTRUCTORS_ONLY)
 	@$(PYTHON) tools/package.py release $(if $(OUT_DIR),--out $(OUT_DIR))
 
 gradescope: python-check
+	$(INSTRUCTORS_ONLY)
 	@$(PYTHON) tools/package.py gradescope $(if $(OUT_DIR),--out $(OUT_DIR))
 
 # ---- Help -----------------------------------------------------------------

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from . import build
 from .handin import ARCHIVE_SUFFIXES
-from .labs import all_labs
 
 STUDENT_TIMEOUT = 1800.0  # seconds: a bound per student, far above any real grading
 
@@ -81,19 +80,20 @@ def grade_student(student: Student, out: Path, seed: int, extra: list[str]) -> d
 
 
 def write_grades(students: list[Student], out: Path) -> list[list[str]]:
-    """DIR/grades.csv from the students' reports; returns its rows."""
-    labs = [lab.number for lab in all_labs()]
+    """DIR/grades.csv from the students' reports, with a column for each lab
+    graded; returns its rows."""
+    docs = {s.name: json.loads(p.read_text()) for s in students
+            if (p := out / "students" / s.name / "report.json").exists()}
+    labs = sorted({t["lab"] for doc in docs.values() for t in doc["tests"]})
     rows = [["student", *[f"lab{n}" for n in labs], "total", "max", "failed"]]
-    for s in students:
-        path = out / "students" / s.name / "report.json"
-        if not path.exists():
-            continue
-        doc = json.loads(path.read_text())
+    for name, doc in docs.items():
         per_lab = {n: sum(t["score"] for t in doc["tests"] if t["lab"] == n) for n in labs}
         failed = [t["name"] for t in doc["tests"] if t["status"] != "passed"]
+        if any(t["output"].startswith("build failed") for t in doc["tests"]):
+            failed.insert(0, "build failed")
         if doc.get("error"):
             failed.insert(0, doc["error"])
-        rows.append([s.name, *[f"{per_lab[n]:g}" for n in labs], f"{doc['score']:g}", f"{doc['max_score']:g}",
+        rows.append([name, *[f"{per_lab[n]:g}" for n in labs], f"{doc['score']:g}", f"{doc['max_score']:g}",
                      ";".join(failed)])
     with open(out / "grades.csv", "w", newline="") as f:
         csv.writer(f).writerows(rows)

@@ -5,6 +5,11 @@ set -e
 PACKAGES="gcc gcc-multilib make binutils gdb qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
 python3 python3-pytest python3-pytest-xdist"
 
+# Python before 3.11 has no tomllib: the grader then reads TOML with tomli.
+if command -v python3 >/dev/null && ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    PACKAGES="$PACKAGES python3-tomli"
+fi
+
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "make deps knows apt-get only. Install by hand: $PACKAGES" >&2
     echo "(or an i686-elf- cross toolchain, qemu-system-i386, GRUB 2 with xorriso, python3 with pytest)" >&2

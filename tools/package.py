@@ -13,10 +13,12 @@ included, for --reference-paging; students never see the autograder).
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -27,14 +29,24 @@ from grader.labs import all_labs  # noqa: E402
 
 # What students never get: answers, answer-like material, the kit's own CI.
 NOT_FOR_STUDENTS = ("solutions/", "grader/tests/", ".ci/", "tools/package.py", "tools/gradescope/",
-                    "handouts/instructors.md", ".github/")
+                    "tools/bench.py", "handouts/instructors.md", ".github/")
 NOT_FOR_GRADESCOPE = ("grader/tests/", ".ci/", ".github/")
 
 
-def kit_files(exclude: tuple[str, ...]) -> list[str]:
-    """The kit's committed files, minus the excluded paths."""
-    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return [f for f in out.splitlines() if not f.startswith(exclude) and (ROOT / f).is_file()]
+def kit_files(exclude: tuple[str, ...]) -> dict[str, tuple[bytes, int]]:
+    """The kit as committed (HEAD), minus the excluded paths: path ->
+    (contents, mode). Uncommitted changes never reach a package."""
+    if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                      text=True).stdout.strip():
+        print("package: the working tree has uncommitted changes; packaging HEAD without them", file=sys.stderr)
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and not member.name.startswith(exclude):
+                files[member.name] = (tar.extractfile(member).read(), member.mode)
+    return files
 
 
 def classroom_workflow() -> str:
@@ -82,9 +94,11 @@ jobs:
 def release(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
-    for f in kit_files(NOT_FOR_STUDENTS):
-        (out / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / f, out / f)
+    files = kit_files(NOT_FOR_STUDENTS)
+    for name, (data, mode) in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+        (out / name).chmod(mode)
     workflow = out / ".github" / "workflows" / "classroom.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(classroom_workflow())
@@ -93,7 +107,7 @@ def release(out: Path) -> None:
     for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
                  ["git", "commit", "-q", "-m", "Kestrel: student release"]):
         subprocess.run(argv, cwd=out, check=True, env=env)
-    print(f"release: {out} ({len(kit_files(NOT_FOR_STUDENTS))} files, one commit)")
+    print(f"release: {out} ({len(files)} files, one commit)")
 
 
 def gradescope(out: Path) -> None:
@@ -103,8 +117,10 @@ def gradescope(out: Path) -> None:
             info = zipfile.ZipInfo(script)
             info.external_attr = 0o755 << 16
             z.writestr(info, (ROOT / "tools" / "gradescope" / script).read_text())
-        for f in kit_files(NOT_FOR_GRADESCOPE):
-            z.write(ROOT / f, f)
+        for name, (data, mode) in kit_files(NOT_FOR_GRADESCOPE).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            z.writestr(info, data)
     print(f"gradescope: {out}: upload it as the autograder (setup.sh and run_autograder at its root)")
 
 
