@@ -21,7 +21,7 @@ def test_wait_any_order(boot):
 
 
 def test_wait_errors(boot):
-    run = boot("wait_errors", ticks=boot.rng.randrange(20, 40))
+    run = boot("wait_errors", ticks=boot.rng.randrange(5, 15))
     run.expect_trace("wait_errors.trace")
 
 
