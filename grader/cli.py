@@ -34,8 +34,9 @@ SUBCOMMANDS = ("batch", "handin", "replay", "soak")
 # measured on (2 cores, TCG, qboot); timeouts grow with the ratio of this
 # machine's boot to it, never shrink.
 NOMINAL_FLOOR = 0.12
-# Starting pytest-xdist workers costs about 0.9 s (measured on 2 cores):
-# with fewer tests than this per worker, one process is faster.
+# Starting pytest-xdist workers costs about 0.45 s (measured on 2 cores),
+# and two QEMUs at a time run only ~1.5x faster than one: with fewer tests
+# than this per worker, one process is faster.
 MIN_TESTS_PER_WORKER = 4
 
 
