@@ -4,7 +4,7 @@
 
 SUBMISSIONS holds one folder or hand-in archive per student (its name is
 the student's). Each student is graded by a separate grader process, with
-the same seed for everyone, and gets DIR/students/NAME/report.json plus its
+the same seed and the same timeouts for everyone, and gets DIR/students/NAME/report.json plus its
 logs as soon as it is done; a re-run skips students already graded (unless
 --force), so an interrupted batch loses nothing. When all are done, the
 batch writes DIR/grades.csv and prints a summary.
@@ -57,6 +57,15 @@ def batch_seed(out: Path, requested: int | None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps({"seed": seed}))
     return seed
+
+
+def batch_speed(out: Path) -> float:
+    """One timeout multiplier for everyone, measured once on the reference
+    kernel: the same timeouts for every student, and one boot instead of
+    one per student."""
+    from .cli import measure_speed
+
+    return measure_speed(build.build_kernel(build.ROOT / "solutions", out / "reference").elf)
 
 
 def grade_student(student: Student, out: Path, seed: int, extra: list[str]) -> dict:
@@ -128,6 +137,7 @@ def main(argv: list[str]) -> int:
     todo = [s for s in students if args.force or not (args.out / "students" / s.name / "report.json").exists()]
     print(f"batch: {len(students)} submissions, {len(students) - len(todo)} already graded, seed {seed}", flush=True)
     build.build_trusted()
+    extra += ["--speed", f"{batch_speed(args.out):.3f}"]
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {pool.submit(grade_student, s, args.out, seed, extra): s for s in todo}
