@@ -233,9 +233,9 @@ def render(r: dict) -> str:
         f"{'  ideal: boots x floor / cores':<58}{r['ideal_parallel_s']:>13.1f}s  "
         f"(ratio {r['full_grade_parallel_s'] / r['ideal_parallel_s']:.1f})",
         f"{'parallel speed-up >= 1.6':<58}{r['speedup']:>13.2f}x  {verdict(r['speedup'] >= 1.6)}",
-        f"{'  bound: QEMU boots ' + str(r['cores']) + ' at a time vs one at a time, on this machine':<58}"
+        f"{'  bound: ' + str(r['cores']) + ' QEMU boots at a time vs 1 at a time':<58}"
         f"{r['boot_capacity']:>13.2f}x",
-        f"{'  bound: ... with build, pytest and worker start-up, not divided':<58}{r['speedup_bound']:>13.2f}x  "
+        f"{'  bound: that, with build and pytest start-up undivided':<58}{r['speedup_bound']:>13.2f}x  "
         f"(fixed {r['fixed_s']:.1f} s + {XDIST_START} s to start workers)",
         f"{'edit loop: touch paging.c, rebuild, grade lab 1 < 3 s':<58}{r['edit_loop_s']:>13.1f}s  "
         f"{verdict(r['edit_loop_s'] < 3)}",
