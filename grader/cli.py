@@ -6,6 +6,10 @@
 Without --submission, --reference or --upto it grades kernel/paging.c and
 kernel/process.c of this tree, by the same rule as a submission: only those
 two files count.
+
+Subcommands: batch (a folder of submissions), handin (pack the gap files),
+replay (one test's boot, optionally paused for GDB), soak (the reference,
+again and again); `python3 -m grader SUBCOMMAND --help` for each.
 """
 from __future__ import annotations
 
@@ -92,16 +96,22 @@ def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list
     return kernel.elf, kernel.warnings, notes
 
 
-def changed_outside_gaps() -> list[str]:
-    """Files of this tree changed since its last commit, gap files aside:
-    grading ignores them, so a student should know."""
+def git(*args: str) -> str:
     try:
-        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=10).stdout
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def changed_outside_gaps() -> list[str]:
+    """Files that differ from the release, gap files aside: grading ignores
+    them, so a student should know. A student tree's release is its first
+    commit; in the kit itself (which has solutions/), the last commit."""
+    release = "HEAD" if (ROOT / "solutions").is_dir() else git("rev-list", "--max-parents=0", "HEAD").strip()
+    if not release:
         return []
     gaps = {f"kernel/{g}" for g in build.GAP_FILES}
-    changed = [line[3:] for line in out.splitlines() if line[3:] not in gaps]
+    changed = [f for f in git("diff", "--name-only", release.splitlines()[0]).splitlines() if f not in gaps]
     if not changed:
         return []
     return [f"warning: grading uses only {', '.join(sorted(gaps))}; these changes are ignored: "
