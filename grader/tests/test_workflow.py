@@ -144,3 +144,15 @@ def test_gradescope_package_runs_on_a_simulated_autograder(submissions, tmp_path
         assert hidden and hidden[0]["visibility"] == "hidden"
         if student == "dave":
             assert all("missing gap file" in t["output"] for t in doc["tests"])
+
+
+def test_grading_in_a_release_warns_about_files_outside_the_gaps(release, tmp_path):
+    (release / "kernel" / "trap.c").write_text((release / "kernel" / "trap.c").read_text() + "// edited\n")
+    run(["git", "commit", "-q", "-am", "a student's edit"], release, GIT_AUTHOR_NAME="s", GIT_AUTHOR_EMAIL="s@x",
+        GIT_COMMITTER_NAME="s", GIT_COMMITTER_EMAIL="s@x")
+    try:
+        result = run([sys.executable, "-m", "grader", "--lab", "1", "--test", "remap", "-q", "--out",
+                      str(tmp_path / "g")], release)
+        assert "these changes are ignored: kernel/trap.c" in result.stderr
+    finally:
+        run(["git", "reset", "-q", "--hard", "HEAD~1"], release)
