@@ -14,10 +14,10 @@ GradeFailure with an explanation; so does a trace that does not match.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import protocol, qemu, trace, triage
 from .labs import Lab, TestInfo, lab_of_function
@@ -26,11 +26,10 @@ from .labs import Lab, TestInfo, lab_of_function
 class GradeFailure(Exception):
     """A test failed. `summary` is one line; `detail` what a student reads."""
 
-    def __init__(self, summary: str, detail: str = "", blocked_by: str | None = None) -> None:
+    def __init__(self, summary: str, detail: str = "") -> None:
         super().__init__(summary)
         self.summary = summary
         self.detail = detail
-        self.blocked_by = blocked_by  # "fn (lab k)" when an earlier lab's gap stopped the test
 
 
 class KitError(Exception):
@@ -61,6 +60,7 @@ class Booter:
     run_seed: int
     log_dir: Path
     speed: float = 1.0  # timeout multiplier measured for this machine
+    icount: bool = False  # deterministic mode: instruction counting, same interleaving every run
     dry_run: bool = False
     seed: int = field(init=False)
     rng: random.Random = field(init=False)
@@ -82,7 +82,7 @@ class Booter:
             kernel=self.kernel, test=harness_test,
             params={"seed": str(self.seed), **{k: _param(v) for k, v in params.items()}},
             mem_mb=mem, timeout=self.info.timeout * self.speed, log_path=self.log_path, inspect=inspect,
-            script=script)
+            script=script, icount=self.icount)
         if self.dry_run:
             raise BootCaptured(request)
         self.result = qemu.run(request)
@@ -107,15 +107,14 @@ class Booter:
         owner = lab_of_function(self.labs, function)
         if owner and owner.number < self.lab.number:
             what = f"{function} (lab {owner.number})"
-            return GradeFailure(f"blocked by {what}: this test needs it; see {owner.handout}", blocked_by=what)
+            return GradeFailure(f"blocked by {what}: this test needs it; see {owner.handout}")
         return GradeFailure(f"not implemented: {function}() is still the stub; see {self.lab.handout}")
 
     def _rerun_with_exception_log(self) -> Path:
         assert self.result is not None
         path = self.log_path.with_suffix(".int.log")
-        req = self.result.request
-        qemu.run(qemu.RunRequest(req.kernel, req.test, req.params, req.mem_mb, req.timeout,
-                                 self.log_path.with_suffix(".rerun.log"), req.output_cap, None, path))
+        qemu.run(dataclasses.replace(self.result.request, log_path=self.log_path.with_suffix(".rerun.log"),
+                                     inspect=None, exception_log=path))
         return path
 
 
@@ -154,5 +153,3 @@ class Run:
         if not ok:
             raise GradeFailure(summary, detail or triage.last_lines(self.lines))
 
-
-TestFunction = Callable[[Booter], None]

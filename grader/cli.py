@@ -66,6 +66,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     ap.add_argument("--speed", type=float, help="timeout multiplier; default: measured from a boot of this "
                     "machine against the reference machine's")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="run QEMU with -icount: with --seed, a run also replays the same interleaving")
     ap.add_argument("--resume", action="store_true",
                     help="keep the results of an interrupted run (same kernel and seed) and grade only the rest")
     return ap.parse_args(argv)
@@ -172,7 +174,7 @@ def run_pytest(labs: list[Lab], kernel: Path, args: argparse.Namespace, seed: in
             "--no-header", "--tb=no", "-rN", "-o", "console_output_style=classic",
             f"--rootdir={ROOT}", f"--grader-kernel={kernel}", f"--grader-seed={seed}",
             f"--grader-logs={args.out / 'logs'}", f"--grader-speed={speed:.3f}", f"--grader-tests={args.test}",
-            f"--grader-skip={','.join(sorted(skip))}", "--grader-replay=make grade"]
+            f"--grader-skip={','.join(sorted(skip))}"] + (["--grader-icount"] if args.deterministic else [])
     selected = sum(fnmatch.fnmatch(t.name, args.test) and t.name not in skip for lab in labs for t in lab.tests)
     if args.jobs > 1 and selected >= MIN_TESTS_PER_WORKER * args.jobs:
         argv += ["-n", str(args.jobs)]

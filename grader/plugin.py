@@ -25,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-logs", type=Path, default=Path("build/grade"))
     group.addoption("--grader-speed", type=float, default=1.0, help="timeout multiplier")
     group.addoption("--grader-tests", default="*", help="glob on test names")
-    group.addoption("--grader-replay", default="", help="shell command prefix that replays a test")
+    group.addoption("--grader-icount", action="store_true", help="QEMU with -icount (deterministic)")
     group.addoption("--grader-skip", default="", help="comma-separated tests already graded (--resume)")
 
 
@@ -58,7 +58,7 @@ def boot(request: pytest.FixtureRequest) -> bootmod.Booter:
     lab = load_lab(_lab_folder(request.node))
     booter = bootmod.Booter(kernel, lab, lab.test(_test_name(request.node)), all_labs(lab.folder.parent),
                             config.getoption("--grader-seed"), config.getoption("--grader-logs"),
-                            config.getoption("--grader-speed"))
+                            config.getoption("--grader-speed"), icount=config.getoption("--grader-icount"))
     request.node.grader_booter = booter
     return booter
 
@@ -99,14 +99,12 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         summary, detail = exc.summary, exc.detail
     else:  # an error in the lab's own test code: show it, it is the kit's bug
         summary, detail = f"grader error: {exc!r}", str(report.longreprtext)[-3000:]
-    output = failure_report(lab, info.name, info.points, summary, detail, log, seed,
-                            item.config.getoption("--grader-replay"))
+    output = failure_report(lab, info.name, info.points, summary, detail, log, seed)
     return results.TestResult(lab.number, name, info.title, results.FAILED, 0, info.points, summary, output,
                               seconds, info.visibility, log, seed)
 
 
-def failure_report(lab: Lab, name: str, points: float, summary: str, detail: str, log: str, seed: int,
-                   replay: str) -> str:
+def failure_report(lab: Lab, name: str, points: float, summary: str, detail: str, log: str, seed: int) -> str:
     """The text a student reads for a failed test."""
     lines = [f"FAIL lab {lab.number} {name} (0/{points:g} points): {summary}"]
     if detail:
@@ -114,8 +112,7 @@ def failure_report(lab: Lab, name: str, points: float, summary: str, detail: str
     lines.append("")
     if log:
         lines.append(f"serial log: {log}")
-    if replay:
-        lines.append(f"run it again:   {replay} TEST={name} SEED={seed}")
-        lines.append(f"debug it (GDB): make qemu-gdb TEST={name} SEED={seed}   then, in another terminal: make gdb")
+    lines.append(f"run it again:   make grade TEST={name} SEED={seed}")
+    lines.append(f"debug it (GDB): make qemu-gdb TEST={name} SEED={seed}   then, in another terminal: make gdb")
     lines.append(f"handout: {lab.handout}")
     return "\n".join(lines)

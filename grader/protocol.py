@@ -62,11 +62,19 @@ class EndMarker:
     passed: bool
     proof: str | None
 
+    def proves_pass(self, token: str) -> bool:
+        """True when this is the harness's pass marker for this run's token."""
+        return self.passed and self.proof == proof_for(token, self.test)
 
-def find_end_marker(lines: list[str], test: str) -> EndMarker | None:
-    """The first end marker of `test` in the log, if any."""
-    for i, line in enumerate(lines):
-        m = END_MARKER.match(line)
-        if m and m["test"] == test:
-            return EndMarker(i, test, m["verdict"] == "PASS", m["proof"])
+
+def parse_end_marker(line: str, index: int, test: str) -> EndMarker | None:
+    """The end marker of `test` on this log line, if it is one."""
+    m = END_MARKER.match(line)
+    if m and m["test"] == test:
+        return EndMarker(index, test, m["verdict"] == "PASS", m["proof"])
     return None
+
+
+def end_markers(lines: list[str], test: str) -> list[EndMarker]:
+    """Every end marker of `test` in the log (gap code may print fake ones)."""
+    return [m for i, line in enumerate(lines) if (m := parse_end_marker(line, i, test))]

@@ -216,8 +216,9 @@ class _Boot:
             if not self.partial_fired:  # a line answers the script once
                 self._feed_script(line, proc)
             self.partial_fired = False
-            if self.request.test and self._is_end_marker(line):
-                return self._on_end_marker(proc, qmp_path)
+            marker = self.request.test and protocol.parse_end_marker(line, 0, self.request.test)
+            if marker and marker.proves_pass(self.request.token):
+                return self._inspect(proc, qmp_path)
         if self.partial.strip() and not self.partial_fired:
             self.partial_fired = self._feed_script(decode_lines(self.partial)[0], proc)
         return False
@@ -235,18 +236,11 @@ class _Boot:
             pass
         return True
 
-    def _is_end_marker(self, line: str) -> bool:
-        m = protocol.END_MARKER.match(line)
-        return bool(m and m["test"] == self.request.test)
-
-    def _on_end_marker(self, proc: subprocess.Popen, qmp_path: Path | None) -> bool:
-        """Halt mode: inspect and quit at the harness's (valid) end marker."""
+    def _inspect(self, proc: subprocess.Popen, qmp_path: Path | None) -> bool:
+        """At the harness's pass marker, in halt mode: check the halted guest
+        from outside, then quit QEMU. True when the boot is over."""
         if not self.request.inspect or qmp_path is None:
             return False
-        marker = protocol.find_end_marker(decode_lines(bytes(self.data)), self.request.test or "")
-        if not marker or not marker.passed or marker.proof != protocol.proof_for(self.request.token,
-                                                                                  self.request.test or ""):
-            return False  # classified after exit (or timeout): not a valid pass
         try:
             with Qmp(qmp_path) as qmp:
                 qmp.execute("stop")
@@ -306,13 +300,13 @@ def classify_exit(code: int | None, lines: Sequence[str], req: RunRequest, stder
 def _classify_pass(lines: list[str], req: RunRequest) -> tuple[Outcome, str]:
     if not req.test:
         return Outcome.FORGED, "pass exit code without a test"
-    marker = protocol.find_end_marker(lines, req.test)
-    if marker is None:
+    markers = protocol.end_markers(lines, req.test)
+    if any(m.proves_pass(req.token) for m in markers):
+        return Outcome.PASS, "passed"
+    if not markers:
         return Outcome.FORGED, "QEMU got the pass exit code, but the harness never printed its end marker"
-    if not marker.passed or marker.proof != protocol.proof_for(req.token, req.test):
-        return Outcome.FORGED, (f"the end marker at log line {marker.line + 1} does not carry this run's proof: "
-                                "it was not printed by the harness")
-    return Outcome.PASS, "passed"
+    return Outcome.FORGED, (f"the end marker at log line {markers[0].line + 1} does not carry this run's proof: "
+                            "it was not printed by the harness")
 
 
 def _first_match(lines: Sequence[str], pattern: re.Pattern[str], group: str) -> str | None:

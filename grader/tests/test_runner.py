@@ -4,6 +4,7 @@ in bounded time."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,9 @@ from grader.qemu import Outcome
 def test_pass_needs_the_token_proof(boot_reference):
     result = boot_reference("selftest_pass")
     assert result.outcome is Outcome.PASS, result.message
-    marker = protocol.find_end_marker(list(result.lines), "selftest_pass")
-    assert marker and marker.proof == protocol.proof_for(result.request.token, "selftest_pass")
+    markers = protocol.end_markers(list(result.lines), "selftest_pass")
+    assert len(markers) == 1 and markers[0].proves_pass(result.request.token)
+    assert not markers[0].proves_pass(protocol.new_token()), "another run's token proves nothing"
     assert result.exit_code == protocol.EXIT_PASS
 
 
@@ -133,3 +135,19 @@ def test_token_is_nowhere_in_guest_memory(reference_kernel, tmp_path):
     assert len(ram) == 32 << 20
     assert b"selftest_pass" in ram, "the dump is real memory (the test's name is there)"
     assert request.token.encode() not in ram
+
+
+def test_only_the_marker_with_this_runs_proof_counts():
+    from grader import protocol
+
+    request = qemu.RunRequest(Path("kernel.elf"), "remap", {})
+    real = f"[harness] end remap PASS checks=3 proof={protocol.proof_for(request.token, 'remap')}"
+    fake = "[harness] end remap PASS checks=3 proof=0123456789abcdef"
+    outcome, _ = qemu.classify_exit(protocol.EXIT_PASS, [fake, real], request, "")
+    assert outcome is Outcome.PASS, "a fake marker printed first does not hide the harness's"
+    outcome, message = qemu.classify_exit(protocol.EXIT_PASS, [fake], request, "")
+    assert outcome is Outcome.FORGED and "line 1" in message
+    outcome, _ = qemu.classify_exit(protocol.EXIT_PASS, ["remap: ok"], request, "")
+    assert outcome is Outcome.FORGED
+    outcome, _ = qemu.classify_exit(protocol.EXIT_FAIL, [real], request, "")
+    assert outcome is Outcome.FAIL, "a valid marker needs the pass exit status too"
