@@ -205,34 +205,25 @@ def api_symbols() -> frozenset[str]:
     return frozenset(words)
 
 
-def defined_by(name: str) -> frozenset[str]:
-    """The functions gap file `name` must define: the lab functions that the
-    labs' metadata puts in it."""
-    return frozenset(f for lab in all_labs() if lab.file == name for f in lab.functions)
-
-
 def check_objects(out: Path) -> None:
     """Gap objects may define only their lab functions (helpers must be
     static), reference only the documented API, and carry no sections the
     kernel image treats specially."""
-    api = api_symbols()
+    labs = all_labs()
+    allowed_uses = api_symbols() | {f for lab in labs for f in lab.functions}
     for name in GAP_FILES:
         obj = out / name.replace(".c", ".o")
         if not obj.exists():
             continue
-        own = defined_by(name)
+        own = {f for lab in labs if lab.file == name for f in lab.functions}  # from the labs' metadata
         for symbol, kind in _nm(obj):
-            if kind == "U" and symbol not in api and symbol not in _all_lab_functions():
+            if kind == "U" and symbol not in allowed_uses:
                 raise BuildError(f"{name} uses '{symbol}', which is not part of the lab API (the headers "
                                  f"gap files may include)")
             if own and kind in "TDBRCVW" and kind.isupper() and symbol not in own:
                 raise BuildError(f"{name} defines the global symbol '{symbol}': only its lab functions may be "
                                  f"global; make helpers and data static")
         _check_sections(name, obj)
-
-
-def _all_lab_functions() -> frozenset[str]:
-    return frozenset().union(*(defined_by(n) for n in GAP_FILES))
 
 
 def _check_sections(name: str, obj: Path) -> None:
