@@ -1,9 +1,7 @@
-"""Fixtures of the grader's own tests: kernels built once per session
-(under a lock, since pytest-xdist workers share build/), and a helper to
-boot them."""
+"""Fixtures of the grader's own tests: kernels built once per session and
+per pytest-xdist worker, and a helper to boot them."""
 from __future__ import annotations
 
-import fcntl
 import subprocess
 from pathlib import Path
 
@@ -23,14 +21,12 @@ def make(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="session")
-def reference_kernel() -> Path:
-    """build/solution/kernel.elf, the kernel with the reference gap files."""
-    lock = ROOT / "build" / ".tests.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        make("SOLUTION=1", "kernel")
-    return ROOT / "build" / "solution" / "kernel.elf"
+def reference_kernel(worker_id: str) -> Path:
+    """The kernel with the reference gap files, in a build folder of this
+    pytest-xdist worker's own (the Makefile serializes build/trusted/)."""
+    out = ROOT / "build" / "tests" / worker_id / "solution"
+    make("SOLUTION=1", f"OUT={out}", "kernel")
+    return out / "kernel.elf"
 
 
 @pytest.fixture
