@@ -228,10 +228,12 @@ skeleton:
 # make grade [LAB=n] [TEST=glob] [SEED=n] [SUBMISSION=dir] [SOLUTION=1] [JOBS=n] [RESUME=1]
 #            [REFERENCE_PAGING=1] (grade process.c on the reference paging.c)
 #            [DETERMINISTIC=1] (QEMU -icount: with SEED=, the same interleaving too)
+#            [HTML=1] (also write the page build/grade/report.html)
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 GRADE_ARGS = $(if $(SOLUTION),--reference) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
 	$(if $(LAB),--lab $(LAB)) $(if $(TEST),--test '$(TEST)') $(if $(SEED),--seed $(SEED)) $(if $(RESUME),--resume) \
-	$(if $(REFERENCE_PAGING),--reference-paging) $(if $(DETERMINISTIC),--deterministic) --jobs $(JOBS)
+	$(if $(REFERENCE_PAGING),--reference-paging) $(if $(DETERMINISTIC),--deterministic) $(if $(HTML),--html) \
+	--jobs $(JOBS)
 
 .PHONY: grade check
 grade: python-check

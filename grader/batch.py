@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build
+from . import build, dashboard, html_report
 from .handin import ARCHIVE_SUFFIXES
+from .report import from_dict
 
 STUDENT_TIMEOUT = 1800.0  # seconds: a bound per student, far above any real grading
 
@@ -85,6 +86,7 @@ def grade_student(student: Student, out: Path, seed: int, extra: list[str]) -> d
         doc = {"score": 0, "max_score": 0, "seed": seed, "tests": [], "error": f"grading did not finish: {e}"}
         report.with_suffix(".tmp").write_text(json.dumps(doc))
     report.with_suffix(".tmp").replace(report)
+    html_report.write(from_dict(doc), folder / "report.html")
     return doc
 
 
@@ -151,4 +153,5 @@ def main(argv: list[str]) -> int:
                   f"{rate:.1f}/min, about {left:.0f} s left", flush=True)
     rows = write_grades(students, args.out)
     print("\n" + summary(rows) + f"\n\ngrades: {args.out / 'grades.csv'}")
+    print(f"dashboard: {dashboard.write(args.out, args.submissions)}")
     return 0

@@ -19,17 +19,20 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import protocol, qemu, trace, triage
+from . import evidence, protocol, qemu, trace, triage
 from .labs import Lab, TestInfo, lab_of_function
 
 
 class GradeFailure(Exception):
-    """A test failed. `summary` is one line; `detail` what a student reads."""
+    """A test failed. `summary` is one line; `detail` what a student reads;
+    the rest is evidence reports may draw (shapes in grader/evidence.py)."""
 
-    def __init__(self, summary: str, detail: str = "") -> None:
+    def __init__(self, summary: str, detail: str = "", *, trace: dict | None = None, triage: dict | None = None,
+                 memory_maps: list[dict] | None = None) -> None:
         super().__init__(summary)
         self.summary = summary
         self.detail = detail
+        self.evidence = {"trace": trace, "triage": triage, "memory_maps": memory_maps}
 
 
 class KitError(Exception):
@@ -93,14 +96,16 @@ class Booter:
     def _failure(self, result: qemu.RunResult) -> GradeFailure:
         if result.outcome is qemu.Outcome.NOT_IMPLEMENTED:
             return self._not_implemented(result)
-        detail = ""
+        detail, crash = "", None
         if result.outcome in (qemu.Outcome.PANIC, qemu.Outcome.TRIPLE_FAULT):
-            detail = triage.explain_crash(result, self.kernel, rerun=self._rerun_with_exception_log)
+            crash = triage.triage_crash(result, self.kernel, rerun=self._rerun_with_exception_log)
+            detail = crash.text()
         elif result.outcome in (qemu.Outcome.FAIL, qemu.Outcome.TIMEOUT, qemu.Outcome.FLOOD, qemu.Outcome.FORGED):
             # The harness's own FAIL and end lines are already the summary.
             context = [ln for ln in result.lines if not ln.startswith(("[harness] FAIL:", "[harness] end "))]
             detail = triage.last_lines(context)
-        return GradeFailure(f"{result.outcome.value}: {result.message}", detail)
+        return GradeFailure(f"{result.outcome.value}: {result.message}", detail,
+                            triage=crash.to_dict() if crash else None)
 
     def _not_implemented(self, result: qemu.RunResult) -> GradeFailure:
         function = next((m["function"] for m in map(protocol.NOT_IMPLEMENTED.match, result.lines) if m), "?")
@@ -145,7 +150,8 @@ class Run:
         result = trace.match_trace(expected, list(self.lines), {**self.params(), **extra})
         if not result.ok:
             assert result.failure is not None
-            raise GradeFailure(f"trace {name}: {result.failure.message}", result.failure.explain())
+            raise GradeFailure(f"trace {name}: {result.failure.message}", result.failure.explain(),
+                               trace=evidence.trace_diff(expected, result, self.lines))
         return result
 
     def expect(self, ok: bool, summary: str, detail: str = "") -> None:

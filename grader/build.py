@@ -116,10 +116,9 @@ def build_kernel(gap_dir: Path, out: Path) -> Kernel:
     return Kernel(out / "kernel.elf", _warnings(output))
 
 
-def build_submission(submission: Path, work: Path, replace: dict[str, Path] | None = None) -> Kernel:
-    """Copies a submission's gap files (a folder or a hand-in archive) into
-    `work` and builds them; `replace` swaps some of them for other files
-    (the reference paging.c, say)."""
+def submission_gap_files(submission: Path, work: Path) -> dict[str, Path]:
+    """The gap files of a submission: a folder or a hand-in archive (which
+    is unpacked into `work`)."""
     from .handin import HandinError, is_archive, unpack
 
     archives = [p for p in submission.iterdir() if is_archive(p)] if submission.is_dir() else []
@@ -133,7 +132,14 @@ def build_submission(submission: Path, work: Path, replace: dict[str, Path] | No
             raise BuildError(str(e)) from e
     elif not submission.is_dir():
         raise BuildError(f"{submission}: no such folder or hand-in archive")
-    files = find_gap_files(submission)
+    return find_gap_files(submission)
+
+
+def build_submission(submission: Path, work: Path, replace: dict[str, Path] | None = None) -> Kernel:
+    """Copies a submission's gap files (a folder or a hand-in archive) into
+    `work` and builds them; `replace` swaps some of them for other files
+    (the reference paging.c, say)."""
+    files = submission_gap_files(submission, work)
     src = work / "src"
     if src.exists():
         shutil.rmtree(src)

@@ -1,13 +1,14 @@
 """python3 -m grader: build the kernel to grade, run the lab tests, report.
 
     python3 -m grader [--lab N] [--test PATTERN] [--submission DIR | --reference | --upto K]
-                      [--seed N] [--jobs N] [--json FILE] [--junit FILE] [--gradescope FILE]
+                      [--seed N] [--jobs N] [--json FILE] [--junit FILE] [--gradescope FILE] [--html [FILE]]
 
 Without --submission, --reference or --upto it grades kernel/paging.c and
 kernel/process.c of this tree, by the same rule as a submission: only those
 two files count.
 
 Subcommands: batch (a folder of submissions), handin (pack the gap files),
+similarity (pairs of submissions that share code),
 replay (one test's boot, optionally paused for GDB), soak (the reference,
 again and again); `python3 -m grader SUBCOMMAND --help` for each.
 """
@@ -26,14 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, report
+from . import build, html_report, report
 from .labs import Lab, all_labs
 from .qemu import Outcome, RunRequest, run as run_qemu
 from .results import FAILED, NOT_RUN, TestResult, load_all
 
 ROOT = build.ROOT
 # python3 -m grader SUBCOMMAND ...: each is a module of this package with main(argv).
-SUBCOMMANDS = ("batch", "handin", "replay", "soak")
+SUBCOMMANDS = ("batch", "handin", "replay", "similarity", "soak")
 # Seconds a harness boot takes on the machine the lab.toml timeouts were
 # measured on (2 cores, TCG, qboot); timeouts grow with the ratio of this
 # machine's boot to it, never shrink.
@@ -63,6 +64,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--junit", type=Path)
     ap.add_argument("--gradescope", type=Path)
+    ap.add_argument("--html", nargs="?", const="", metavar="FILE",
+                    help="the page a student reads: scoreboard, why each test failed (default file: "
+                         "OUT/report.html)")
     ap.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     ap.add_argument("--speed", type=float, help="timeout multiplier; default: measured from a boot of this "
                     "machine against the reference machine's")
@@ -270,4 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         report.write_junit(run, args.junit)
     if args.gradescope:
         report.write_gradescope(run, args.gradescope)
+    if args.html is not None:
+        page = html_report.write(run, Path(args.html) if args.html else args.out / "report.html")
+        print(f"report: {page}")
     return 1 if run.failed or not run.results else 0

@@ -95,13 +95,15 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         return results.TestResult(lab.number, name, info.title, results.PASSED, info.points, info.points, "passed",
                                   "", seconds, info.visibility, log, seed)
     exc = call.excinfo.value if call.excinfo else None
+    evidence = {}
     if isinstance(exc, bootmod.GradeFailure):
-        summary, detail = exc.summary, exc.detail
+        summary, detail, evidence = exc.summary, exc.detail, exc.evidence
     else:  # an error in the lab's own test code: show it, it is the kit's bug
         summary, detail = f"grader error: {exc!r}", str(report.longreprtext)[-3000:]
     output = failure_report(lab, info.name, info.points, summary, detail, log, seed)
+    outcome = booter.result.outcome.value if booter and booter.result else ""
     return results.TestResult(lab.number, name, info.title, results.FAILED, 0, info.points, summary, output,
-                              seconds, info.visibility, log, seed)
+                              seconds, info.visibility, log, seed, outcome, **evidence)
 
 
 def failure_report(lab: Lab, name: str, points: float, summary: str, detail: str, log: str, seed: int) -> str:

@@ -1,17 +1,19 @@
 """Reports of a grading run; they only read TestResult records.
 
-scoreboard() is what a student sees; write_json(), write_junit() and
-write_gradescope() write machine-readable files, each in one write.
+scoreboard() is what a student sees in the terminal (html_report.py: the
+page); write_json(), write_junit() and write_gradescope() write
+machine-readable files, each in one write.
 """
 from __future__ import annotations
 
 import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .results import TestResult
+from . import html_report
+from .results import PASSED, TestResult
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,31 @@ def scoreboard(run: Run) -> str:
 
 
 def to_dict(run: Run) -> dict:
+    """The JSON report: the documented keys (score, max_score, seed, kernel;
+    each test's lab, name, status, score, max_score, output), then the rest
+    of each record, so that from_dict() gives the Run back (a batch draws a
+    student's page from it)."""
     return {"score": run.score, "max_score": run.max_score, "seed": run.seed, "kernel": run.kernel,
-            "tests": [{"lab": r.lab, "name": r.name, "status": r.status, "score": r.score,
-                       "max_score": r.max_score, "output": r.output or r.summary} for r in run.results]}
+            "seconds": round(run.seconds, 3), "notes": list(run.notes),
+            "tests": [{**{k: v for k, v in asdict(r).items() if v is not None}, "output": r.output or r.summary}
+                      for r in run.results]}
+
+
+def from_dict(doc: dict) -> Run:
+    """The Run of a JSON report (a batch's report of a student whose grading
+    did not finish has no tests and an `error`)."""
+    known = {f.name for f in fields(TestResult)}
+    results = []
+    for t in doc.get("tests", []):
+        record = {k: v for k, v in t.items() if k in known}
+        record.setdefault("title", t["name"])
+        record.setdefault("summary", t["output"].splitlines()[0] if t["output"] else t["status"])
+        record.setdefault("seconds", 0.0)
+        if t["status"] == PASSED:
+            record["output"] = ""
+        results.append(TestResult(**record))
+    notes = tuple(doc.get("notes", ())) + ((doc["error"],) if doc.get("error") else ())
+    return Run(tuple(results), doc.get("seed", 0), doc.get("kernel", ""), doc.get("seconds", 0.0), notes)
 
 
 def _write(path: Path, text: str) -> None:
@@ -69,7 +93,9 @@ def write_json(run: Run, path: Path) -> None:
 
 
 def write_gradescope(run: Run, path: Path) -> None:
-    """Gradescope's autograder results.json (score, tests with visibility)."""
+    """Gradescope's autograder results.json (score, tests with visibility).
+    A failed test's output is the HTML the student page shows for it
+    (Gradescope's output_format "html"), text report included."""
     doc = {
         "score": run.score,
         "execution_time": round(run.seconds),
@@ -78,7 +104,8 @@ def write_gradescope(run: Run, path: Path) -> None:
         "stdout_visibility": "hidden",
         "tests": [{"name": f"Lab {r.lab}: {r.title} ({r.name})", "number": f"{r.lab}.{i}", "score": r.score,
                    "max_score": r.max_score, "status": "passed" if r.passed else "failed",
-                   "output": r.output or r.summary, "visibility": r.visibility}
+                   "output": r.summary if r.passed else html_report.test_details(r),
+                   "output_format": "text" if r.passed else "html", "visibility": r.visibility}
                   for i, r in enumerate(run.results, 1)],
     }
     _write(path, json.dumps(doc, indent=2) + "\n")

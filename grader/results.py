@@ -2,7 +2,9 @@
 
 Running and reporting are separate (as in pytest itself): the pytest plugin
 writes a TestResult for each test; reports (scoreboard, JSON, JUnit,
-Gradescope) only read them.
+Gradescope, HTML) only read them. A failed test's record may also carry
+structured evidence for reports that draw it (shapes in grader/evidence.py):
+the trace diff, the crash triage, memory maps. All of it is plain JSON.
 """
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ class TestResult:
     visibility: str = "visible"
     log: str = ""  # path of the saved serial log
     seed: int = 0
+    outcome: str = ""  # the boot's verdict (qemu.Outcome value) of a failed test; "" if it never booted
+    trace: dict | None = None  # evidence.TraceDiff: the trace failure, expected lines against the log
+    triage: dict | None = None  # evidence.Triage: what crashed, where, and why that usually happens
+    memory_maps: list[dict] | None = None  # evidence.MemoryMap pictures (physical, virtual) of the failure
 
     @property
     def passed(self) -> bool:

@@ -588,9 +588,10 @@ def match_trace(trace: Trace, lines: Sequence[str], params: Mapping[str, object]
 
     params pre-bind placeholders (ValueError if a value does not fit its type).  On success,
     positions maps (stream, index) to the 0-based log index used.  On failure, failure
-    describes the first expected line that could not be matched (positions is then empty),
-    or a forbidden line that appeared (positions holds the otherwise successful match), or
-    that more than `budget` search steps were needed ("too-ambiguous")."""
+    describes the first expected line that could not be matched (positions then holds the
+    lines placed before it, as reports show them), or a forbidden line that appeared
+    (positions holds the otherwise successful match), or that more than `budget` search
+    steps were needed ("too-ambiguous"; positions is empty)."""
     if isinstance(lines, str):
         raise TypeError("match_trace takes a sequence of lines, not one string (use text.splitlines())")
     log = [line.rstrip() for line in lines]
@@ -611,9 +612,9 @@ def match_trace(trace: Trace, lines: Sequence[str], params: Mapping[str, object]
         failure = TraceFailure("too-ambiguous", None, "", None, (), message)
         return MatchResult(False, _texts(search.bound), {}, failure)
     pos, bound = search.snapshot
+    positions = {(order[d].stream, order[d].index): at for d, at in pos.items()}
     if search.deepest < len(order):
         problem = _Problem(order, preds, raw, high, log)
-        return MatchResult(False, _texts(bound), {}, _diagnose(search.deepest, problem, pos, bound))
-    positions = {(order[d].stream, order[d].index): at for d, at in pos.items()}
+        return MatchResult(False, _texts(bound), positions, _diagnose(search.deepest, problem, pos, bound))
     failure = _forbidden(trace, banned, bound, log)
     return MatchResult(failure is None, _texts(bound), positions, failure)

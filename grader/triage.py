@@ -122,34 +122,65 @@ def hint(fault: Fault, where: str) -> str:
     return ""
 
 
-def explain_crash(result: qemu.RunResult, kernel: Path, rerun: Callable[[], Path] | None = None) -> str:
-    """The triage paragraph for a panic or a triple fault."""
+@dataclass(frozen=True)
+class CrashTriage:
+    """What a crash report says, piece by piece (reports draw it; text() is
+    the paragraph a student reads)."""
+
+    fault: Fault | None
+    where: str  # "function at file:line" of EIP, or "?"
+    source: str  # where the fault was read from
+    hint: str
+    backtrace: tuple[str, ...]
+    last_lines: tuple[str, ...]
+
+    def text(self) -> str:
+        parts: list[str] = []
+        if self.fault:
+            parts.append(f"{self.fault.name} at EIP {self.fault.eip:#010x}: {self.where}")
+            if self.fault.vector == 14 and self.fault.cr2 is not None:
+                parts.append(f"CR2 (the address) {self.fault.cr2:#010x}: {self.fault.cause} "
+                             f"(error code {self.fault.err:#x})")
+            parts.append(f"(from {self.source})")
+            if self.hint:
+                parts.append(f"hint: {self.hint}")
+        if self.backtrace:
+            parts.append("backtrace: " + " <- ".join(self.backtrace))
+        parts.append(last_lines(self.last_lines))
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict:
+        """The evidence.Triage shape."""
+        f = self.fault
+        return {"exception": f.name if f else "", "eip": f"{f.eip:#010x}" if f else "", "where": self.where,
+                "cr2": f"{f.cr2:#010x}" if f and f.cr2 is not None else "", "cause": f.cause if f else "",
+                "source": self.source, "hint": self.hint, "backtrace": list(self.backtrace),
+                "last_lines": [ln[:160] for ln in self.last_lines]}
+
+
+def triage_crash(result: qemu.RunResult, kernel: Path, rerun: Callable[[], Path] | None = None) -> CrashTriage:
+    """The triage of a panic or a triple fault."""
     fault = fault_from_panic(result.lines)
     source = "the kernel's panic report"
     if fault is None and result.outcome is qemu.Outcome.TRIPLE_FAULT and rerun is not None:
         log = rerun()
         fault = fault_from_qemu_log(log.read_text(errors="replace")) if log.exists() else None
         source = f"QEMU's exception log ({log})"
-    parts: list[str] = []
-    if fault:
-        where = addr2line(kernel, fault.eip)
-        parts.append(f"{fault.name} at EIP {fault.eip:#010x}: {where}")
-        if fault.vector == 14 and fault.cr2 is not None:
-            parts.append(f"CR2 (the address) {fault.cr2:#010x}: {fault.cause} (error code {fault.err:#x})")
-        parts.append(f"(from {source})")
-        why = hint(fault, where)
-        if why:
-            parts.append(f"hint: {why}")
+    where = addr2line(kernel, fault.eip) if fault else "?"
     backtrace = [ln.strip() for ln in result.lines if _BACKTRACE.match(ln)]
-    if backtrace:
-        parts.append("backtrace: " + " <- ".join(b.split(" ", 2)[2] for b in backtrace if len(b.split(" ", 2)) > 2))
-    parts.append(last_lines(result.lines))
-    return "\n".join(parts)
+    return CrashTriage(fault, where, source, hint(fault, where) if fault else "",
+                       tuple(b.split(" ", 2)[2] for b in backtrace if len(b.split(" ", 2)) > 2),
+                       tuple(tail(result.lines)))
+
+
+def tail(lines: Sequence[str], count: int = 8) -> list[str]:
+    """The last `count` lines of the serial log that are not blank."""
+    return [ln for ln in lines if ln.strip()][-count:]
 
 
 def last_lines(lines: Sequence[str], count: int = 8) -> str:
     """The end of the serial log, for context."""
-    tail = [ln for ln in lines if ln.strip()][-count:]
-    if not tail:
+    end = tail(lines, count)
+    if not end:
         return "the kernel printed nothing"
-    return "last lines of the serial log:\n" + "\n".join(f"  | {ln[:160]}" for ln in tail)
+    return "last lines of the serial log:\n" + "\n".join(f"  | {ln[:160]}" for ln in end)

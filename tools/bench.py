@@ -8,6 +8,8 @@ Measures, on the reference solutions:
   full grade  all labs, serial and with --jobs = cores, against boots x floor / cores
   edit loop   touch kernel/paging.c, rebuild, grade lab 1; and a clean build
   batch       submissions graded per minute, on 20 generated submissions
+  similarity  the similarity check of 300 disguised submissions, against
+              tokenizing them alone
   guest cost  instructions under -icount: init_paging at 1 GiB, fork of 1 MiB,
               a fork/exit/waitpid round trip
 Prints a table with each target met or its bound, and writes build/bench.json.
@@ -162,6 +164,32 @@ def batch(work: Path, count: int = 20) -> float:
     return count / seconds * 60
 
 
+def similarity_check(work: Path, count: int = 300) -> tuple[float, float, int]:
+    """Seconds of the similarity check over `count` submissions (the
+    reference with a known mistake, disguised: renamed, reformatted,
+    reordered), seconds of tokenizing their files alone, and the pairs found."""
+    import random
+    import tomllib
+
+    from grader import similarity
+    from grader.tests.submissions import disguise, make_submission
+
+    mistakes = tomllib.loads((ROOT / "grader" / "tests" / "mistakes.toml").read_text())
+    rng = random.Random(1)
+    for i in range(count):
+        name = rng.choice(sorted(mistakes))
+        folder = make_submission(name, mistakes[name], work / "similar" / f"student{i:03d}")
+        for gap in build.GAP_FILES:
+            (folder / gap).write_text(disguise((folder / gap).read_text(), rng))
+    start = time.monotonic()
+    check = similarity.check_folder(work / "similar", ROOT / "kernel")
+    seconds = time.monotonic() - start
+    start = time.monotonic()
+    for path in sorted((work / "similar").glob("*/*.c")):
+        similarity.tokenize(path.read_text())
+    return seconds, time.monotonic() - start, len(check.pairs)
+
+
 def guest_costs(kernel: Path) -> dict[str, int]:
     out: dict[str, int] = {}
     for test, params, mem in (("bench_init_paging", {}, 1024), ("bench_fork", {"kib": "1024"}, 64)):
@@ -198,6 +226,7 @@ def main() -> int:
         copy_kit(work / "tree")
         clean, loop = edit_loop(work / "tree")
         per_minute = batch(work)
+        similar_s, tokenize_s, similar_pairs = similarity_check(work)
         guest = guest_costs(kernel)
     boots = len(tests)
     ideal = boots * floor / CORES
@@ -210,6 +239,8 @@ def main() -> int:
                "batch_bound_per_minute": CORES * 60 / cpu,
                "ideal_parallel_s": ideal, "clean_build_s": clean, "edit_loop_s": loop,
                "batch_per_minute": per_minute, "guest_instructions": guest,
+               "similarity_300_s": similar_s, "similarity_tokenize_s": tokenize_s,
+               "similarity_pairs": similar_pairs,
                "median_overhead_s": overhead, "bench_s": time.monotonic() - start}
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -255,6 +286,12 @@ def render(r: dict) -> str:
         f"{verdict(r['batch_per_minute'] >= 20)}",
         f"{'  bound: cores x 60 / CPU seconds of one full grade':<58}{r['batch_bound_per_minute']:>12.1f}/m  "
         f"({r['cpu_per_grade_s']:.1f} CPU s a submission, QEMU included)",
+        f"{'similarity check, 300 submissions <= 8x tokenizing them':<58}"
+        f"{r['similarity_300_s'] / r['similarity_tokenize_s']:>13.1f}x  "
+        f"{verdict(r['similarity_300_s'] <= 8 * r['similarity_tokenize_s'])}",
+        f"{'  the check (' + str(r['similarity_pairs']) + ' pairs found)':<58}{r['similarity_300_s']:>13.2f}s  "
+        f"({r['similarity_300_s'] / 300 * 1000:.1f} ms a submission)",
+        f"{'  tokenizing alone':<58}{r['similarity_tokenize_s']:>13.2f}s",
         "",
         "guest cost under -icount (instructions, exact and repeatable):",
         *[f"  {k:<30}{v:>12,}" for k, v in g.items()],

@@ -83,7 +83,16 @@ jobs:
     - uses: actions/checkout@v4
     - name: Install the toolchain
       run: sudo make deps && make trusted
-{"".join(steps)}    - name: Report
+{"".join(steps)}    - name: The report page (why each test failed)
+      if: always()
+      run: make grade HTML=1 || true
+    - name: Keep the report page
+      if: always()
+      uses: actions/upload-artifact@v4
+      with:
+        name: grade-report
+        path: build/grade/report.html
+    - name: Report
       uses: classroom-resources/autograding-grading-reporter@v1
       env:
 {env}      with:

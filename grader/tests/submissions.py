@@ -1,8 +1,12 @@
 """Submissions made from the reference by small edits (mistakes.toml,
-corpus.toml), and grading them through the real CLI."""
+corpus.toml) or disguised as a copier would, and grading them through the
+real CLI."""
 from __future__ import annotations
 
+import functools
 import json
+import random
+import re
 import subprocess
 import sys
 import time
@@ -58,3 +62,53 @@ def grade(submission: Path, work: Path, lab: int, tests: str = "*", jobs: int = 
     assert out.exists(), f"no report written:\n{result.stdout}\n{result.stderr}"
     doc = json.loads(out.read_text())
     return Graded({t["name"]: t for t in doc["tests"]}, result.stdout + result.stderr, result.returncode, seconds)
+
+
+_WORD = re.compile(r"\b[A-Za-z_]\w*\b")
+_C_WORDS = frozenset("""auto break case char const continue default do else enum extern for goto if inline int long
+return short signed sizeof static struct switch typedef union unsigned void volatile while bool asm""".split())
+NAMES = ("data", "tmp", "val", "ptr", "thing", "entry", "cur", "node", "item", "slot", "page", "my")
+
+
+@functools.cache
+def kit_names() -> frozenset[str]:
+    """Every identifier of the kit's headers: the API a copier cannot rename."""
+    headers = [*ROOT.glob("kernel/*.h"), *ROOT.glob("kernel/include/*.h")]
+    return frozenset(w for h in headers for w in _WORD.findall(h.read_text()))
+
+
+def disguise(text: str, rng: random.Random) -> str:
+    """The same code as a copier would hide it: comments dropped, its own
+    identifiers renamed, functions in another order, another layout."""
+    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.S)
+    own = sorted(set(_WORD.findall(text)) - kit_names() - _C_WORDS)
+    renamed = {name: f"{rng.choice(NAMES)}{i}" for i, name in enumerate(own)}
+    text = _WORD.sub(lambda m: renamed.get(m.group(), m.group()), text)
+    head = [ln for ln in text.splitlines() if ln.lstrip().startswith("#")]
+    items = top_level_items("\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#")))
+    functions = [i for i in items if i.rstrip().endswith("}") and "(" in i.split("{", 1)[0]]
+    rng.shuffle(functions)
+    return reformat("\n".join(head) + "\n" + "".join(i for i in items if i not in functions) + "".join(functions))
+
+
+def top_level_items(text: str) -> list[str]:
+    """Declarations and definitions of a C file, each ending at a ';' or a
+    '}' outside any braces."""
+    items, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0 and char in ";}" and not text[at + 1:].lstrip().startswith(";"):
+            items.append(text[start:at + 1] + "\n")
+            start = at + 1
+    return items + [text[start:]]
+
+
+def reformat(text: str) -> str:
+    """Opening braces on their own lines, two-space indents, no blank lines."""
+    out, depth = [], 0
+    for line in filter(None, (ln.strip() for ln in text.splitlines())):
+        for part in ([line[:-1].rstrip(), "{"] if line.endswith("{") and line != "{" else [line]):
+            depth -= part.startswith("}")
+            out.append("  " * max(depth, 0) + part)
+            depth += part.endswith("{")
+    return "\n".join(out) + "\n"

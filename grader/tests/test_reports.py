@@ -23,7 +23,7 @@ def test_json_has_the_documented_keys(tmp_path):
     doc = json.loads((tmp_path / "r.json").read_text())
     assert (doc["score"], doc["max_score"], doc["seed"]) == (3, 7, 42)
     for test in doc["tests"]:
-        assert set(test) == {"lab", "name", "status", "score", "max_score", "output"}
+        assert {"lab", "name", "status", "score", "max_score", "output"} <= set(test)
     assert doc["tests"][1]["status"] == "failed" and "heap_free" in doc["tests"][1]["output"]
 
 
