@@ -275,7 +275,7 @@ help:
 	@echo "make qemu | qemu-nox boot it, with or without a screen (quit: Ctrl-A X)"
 	@echo "make qemu-gdb        boot paused for GDB; then 'make gdb' in another terminal"
 	@echo "make qemu-gdb TEST=name SEED=n   a grader test, paused, exactly as graded"
-	@echo "make grade [LAB=n] [TEST=glob] [SEED=n]   grade kernel/paging.c and kernel/process.c"
+	@echo "make grade [LAB=n] [TEST=glob] [SEED=n] [HTML=1]   grade kernel/paging.c and kernel/process.c"
 	@echo "make handin          pack your gap files into handin.tar.gz"
 	@echo "make SOLUTION=1 ...  use the reference solutions (instructors)"
 	@echo "make check | skeleton | release | gradescope | bench | soak   (instructors)"

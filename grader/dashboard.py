@@ -100,7 +100,8 @@ def totals_histogram(students: list[Student]) -> str:
     counts = [0] * BINS
     for s in students:
         counts[min(BINS - 1, int(float(s.row["total"]) / top * BINS))] += 1
-    return svg.histogram(counts, [round(top * i / BINS, 1) for i in range(BINS + 1)])
+    return (f'<p class="muted">students by total points, out of {top:g}</p>\n'
+            + svg.histogram(counts, [round(top * i / BINS, 1) for i in range(BINS + 1)]))
 
 
 def lab_max(students: list[Student], lab: int) -> float:
@@ -146,26 +147,31 @@ def flag_text(flag: object) -> str:
 
 
 def hung_or_crashed(students: list[Student]) -> str:
+    """One row per student and kind of trouble, with the tests it hit."""
     rows = []
     for s in students:
         if s.report.get("error"):
             rows.append([student_link(s), "", "did not finish", esc(s.report["error"])])
-        for t in s.tests():
-            if t.get("outcome") in HUNG + CRASHED:
-                kind = "hung" if t["outcome"] in HUNG else "crashed"
-                rows.append([student_link(s, f"lab{t['lab']}-{t['name']}"), f"lab {t['lab']} {esc(t['name'])}",
-                             f"{kind} ({esc(t['outcome'])})", esc(t.get("summary", ""))])
+        for kind, outcomes in (("hung", HUNG), ("crashed", CRASHED)):
+            hit = [t for t in s.tests() if t.get("outcome") in outcomes]
+            if hit:
+                tests = ", ".join(student_link(s, f"lab{t['lab']}-{t['name']}", f"lab {t['lab']} {t['name']}")
+                                  for t in hit)
+                rows.append([student_link(s), tests, f"{kind} ({esc(hit[0]['outcome'])})",
+                             esc(hit[0].get("summary", ""))])
     if not rows:
         return "<p>No submission hung or crashed.</p>"
-    return page.table(["student", "test", "what", "why"], rows, attrs=' id="hung-or-crashed"')
+    return page.table(["student", "tests", "what", "why (the first)"], rows, attrs=' id="hung-or-crashed"')
 
 
-def student_link(s: Student, anchor: str = "") -> str:
-    """The student's name, linked to their page (report.html, beside report.json)."""
+def student_link(s: Student, anchor: str = "", text: str = "") -> str:
+    """`text` (the student's name by default), linked to their page
+    (report.html, beside report.json)."""
+    text = text or s.name
     if not s.has_page:
-        return esc(s.name)
+        return esc(text)
     href = f"students/{quote(s.name)}/report.html" + (f"#{anchor}" if anchor else "")
-    return f'<a href="{esc(href)}">{esc(s.name)}</a>'
+    return f'<a href="{esc(href)}">{esc(text)}</a>'
 
 
 def students_table(columns: list[str], students: list[Student]) -> str:

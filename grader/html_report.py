@@ -22,7 +22,8 @@ STATE_MARKS = {"found": "\u2713", "missing": "\u2717", "not reached": "\u2026"}
 
 
 def anchor(r: TestResult) -> str:
-    return f"lab{r.lab}-{r.name}"
+    """The id of a test's section (dashboard links use it too)."""
+    return esc(f"lab{r.lab}-{r.name}")
 
 
 def write(run: Run, path: Path) -> Path:
@@ -107,8 +108,7 @@ def trace_diff(d: dict) -> str:
                     f"<td>{mark} {text}</td>{seen}</tr>")
     forbidden = (f'<p>forbidden line that appeared: <mark><code>{esc(d["forbidden"])}</code></mark></p>'
                  if d.get("forbidden") else "")
-    return (f'<h4>Trace {esc(d["trace"])}: expected lines against the serial log</h4>\n'
-            f'<p>{esc(d["message"])}</p>\n{forbidden}'
+    return (f'<h4>Trace {esc(d["trace"])}: expected lines against the serial log</h4>\n{forbidden}'
             '<table class="trace">\n<thead><tr><th class="num">trace line</th><th>expected</th>'
             '<th class="num">log line</th><th>seen</th></tr></thead>\n<tbody>\n'
             + "\n".join(rows) + "\n</tbody>\n</table>\n" + log_excerpt(d))

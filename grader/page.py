@@ -28,11 +28,13 @@ h3 { margin: 0 0 .3em; } h4 { margin: 1.2em 0 .4em; }
 .note { background: #fff8e1; border-left: 4px solid #e0a800; padding: .5em .8em; white-space: pre-wrap; }
 table { border-collapse: collapse; width: 100%; margin: .5em 0; }
 th, td { text-align: left; padding: .25em .6em; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: var(--soft); } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: var(--soft); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 pre, code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 13px; }
 pre { background: var(--soft); padding: .7em; overflow-x: auto; white-space: pre-wrap; word-break: break-word; }
 mark { background: var(--mark); }
-.badge { display: inline-block; padding: 0 .5em; border-radius: .8em; color: #fff; font-size: .85em; }
+.badge { display: inline-block; padding: 0 .5em; border-radius: .8em; color: #fff; font-size: .85em;
+         white-space: nowrap; }
 .badge.passed { background: var(--ok); } .badge.failed { background: var(--fail); }
 .badge.not-run { background: var(--muted); }
 section.test { border: 1px solid var(--line); border-left: 5px solid var(--fail); border-radius: 4px;

@@ -92,10 +92,10 @@ class Submission:
     """One student's gap files as fingerprints of the code they wrote."""
 
     name: str
-    files: dict[str, str]  # gap file name -> source
-    places: list[tuple[str, int]] = field(default_factory=list)  # (file, line) of each token kept
-    prints: dict[int, list[int]] = field(default_factory=dict)  # fingerprint -> positions of its run's start
-    kept: set[int] = field(default_factory=set)  # fingerprints that count (not common)
+    files: dict[str, str] = field(repr=False)  # gap file name -> source
+    places: list[tuple[str, int]] = field(default_factory=list, repr=False)  # (file, line) of each token kept
+    prints: dict[int, list[int]] = field(default_factory=dict, repr=False)  # fingerprint -> its runs' starts
+    kept: set[int] = field(default_factory=set, repr=False)  # fingerprints that count (not common)
 
 
 def _runs(ids: list[int]) -> list[int]:

@@ -48,16 +48,18 @@ def section(check: Check, top: int) -> str:
 
 
 def pair_details(rank: int, pair: Pair) -> str:
+    """The pair's regions side by side (the first pair's open)."""
     found = regions(pair)
     shown = "\n".join(side_by_side(pair, r) for r in found[:REGIONS_SHOWN])
-    more = f"<p class=\"muted\">and {len(found) - REGIONS_SHOWN} smaller regions</p>" if len(found) > REGIONS_SHOWN \
-        else ""
-    return (f'<details id="pair-{rank}"><summary>#{rank} {esc(pair.a.name)} &amp; {esc(pair.b.name)}: '
-            f"{pair.shared} shared fingerprints in {len(found)} regions</summary>\n{shown}{more}</details>")
+    more = (f'<p class="muted">and {len(found) - REGIONS_SHOWN} smaller regions</p>'
+            if len(found) > REGIONS_SHOWN else "")
+    return (f'<details id="pair-{rank}"{" open" if rank == 1 else ""}><summary>#{rank} {esc(pair.a.name)} &amp; '
+            f"{esc(pair.b.name)}: {pair.shared} shared fingerprints in {len(found)} regions</summary>\n"
+            f"{shown}{more}</details>")
 
 
 def side_by_side(pair: Pair, region: Region) -> str:
-    return (f'<div class="side">{excerpt(pair.a, region.a)}{excerpt(pair.b, region.b)}</div>')
+    return f'<div class="side">{excerpt(pair.a, region.a)}{excerpt(pair.b, region.b)}</div>'
 
 
 def excerpt(sub: Submission, where: tuple[str, int, int]) -> str:

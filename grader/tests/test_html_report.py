@@ -123,6 +123,8 @@ def test_json_report_gives_the_records_back():
     again = report.from_dict(old)  # a report of an earlier version: what it has
     assert [r.summary for r in again.results] == ["passed", "fail: leak"] and again.score == 3
     Page(html_report.student_page(again))
+    unfinished = {"score": 0, "max_score": 0, "seed": 1, "tests": [], "error": "grading did not finish: timeout"}
+    assert "grading did not finish: timeout" in Page(html_report.student_page(report.from_dict(unfinished))).text
 
 
 def test_gradescope_shows_the_same_html_for_a_failed_test(tmp_path):
