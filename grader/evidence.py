@@ -21,16 +21,19 @@ Triage: a crash (CrashTriage.to_dict in grader/triage.py).
     exception, eip, where ("function at file:line"), cr2, cause (decoded error code),
     source (where the fault was read), hint, backtrace (list), last_lines (list)
 
-MemoryMap: one picture of memory, as the memory-map tools draw it (a list of them, for instance
-physical memory and one process's address space, side by side).
-    title     what it shows, e.g. "physical memory after exit (64 MiB)"
-    cells     the owner of each cell, in address order: "kernel", "page tables", "heap",
-              "free", "reserved", "pid N", or any other name (drawn in a color of its own)
-    legend    {owner: count} for the legend, e.g. frames per owner
-    marked    indexes of the cells that are wrong (drawn crossed out), optional
-    notes     {index (as a string): why that cell is marked}, optional
-    columns   cells per row (default 64), optional
-    labels    a label per cell (e.g. its address range), shown on hover, optional
+MemoryMap: one picture of memory (a list of them: physical memory, and one address space beside
+it). It follows the MemMap of grader/memmap.py (the memory-map work): a key per cell, and a
+legend that names the keys.
+    title       what it shows, e.g. "physical memory when the check failed (64 MiB)"
+    cells       one key per cell, in address order: a string of one-character keys ("KKTTaab..."),
+                or a list of keys
+    legend      [{"key", "name", "count"}, ...] in the legend's order: what each key stands for
+                ("K": "kernel", "a": "pid 1 init", ".": "free") and how many frames (pages) it has
+    colors      {key: "#rrggbb"}, optional (default: a palette, in the legend's order)
+    marked      indexes of the cells that are wrong (drawn crossed out), optional
+    notes       {index (as a string): why that cell is marked}, optional
+    cell_bytes  bytes a cell covers, optional: rows are labelled with their first address
+    columns     cells per row, optional (default 64)
 """
 from __future__ import annotations
 

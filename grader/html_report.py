@@ -80,8 +80,7 @@ def test_details(r: TestResult) -> str:
 
 def map_notes(m: dict) -> str:
     """Why the marked cells of a memory map are marked, in words."""
-    labels = m.get("labels", ())
-    notes = [f"<li>{esc(labels[int(i)] if int(i) < len(labels) else f'cell {i}')}: {esc(note)}</li>"
+    notes = [f"<li>{esc(svg.cell_place(m, int(i)))}: {esc(note)}</li>"
              for i, note in sorted(m.get("notes", {}).items(), key=lambda item: int(item[0]))]
     return f"<ul>{''.join(notes)}</ul>" if notes else ""
 

@@ -7,12 +7,14 @@ from typing import Sequence
 
 from .page import esc
 
-OWNER_COLORS = {"kernel": "#3b6fd4", "page tables": "#8e5bb5", "heap": "#2a9d8f", "free": "#e4e8ec",
-                "reserved": "#6b6b6b"}
-# Processes and any other owner: one color each, in order of first appearance.
-PALETTE = ("#e76f51", "#e9c46a", "#d62828", "#c77dff", "#52b788", "#f28482", "#4cc9f0", "#b5838d",
-           "#f4a261", "#90be6d")
-
+# Colors of keys a map gives none for: by what the legend calls them, else
+# one of the palette each (processes), in the legend's order.
+NAMED = {"free": "#eef1f4", "nothing": "#eef1f4", "reserved": "#6b6b6b", "kernel": "#3b6fd4",
+         "page tables": "#8e5bb5", "kernel heap": "#2a9d8f", "heap": "#2a9d8f", "identity": "#a9bfe8",
+         "identity map": "#a9bfe8", "lost": "#f4a261", "wrong": "#d62828"}
+PALETTE = ("#e76f51", "#e9c46a", "#52b788", "#c77dff", "#f28482", "#4cc9f0", "#b5838d", "#90be6d", "#ff9f1c",
+           "#6d597a")
+UNKNOWN = "#ffffff"  # a cell whose key the legend does not have
 
 def bars(rows: Sequence[tuple[str, float, float]], width: int = 720, unit: str = "") -> str:
     """Horizontal bars, one per (label, value, maximum); each shows value/maximum."""
@@ -60,50 +62,57 @@ def histogram(counts: Sequence[int], edges: Sequence[float], width: int = 640, h
     return "".join(out)
 
 
-def owner_colors(owners: Sequence[str]) -> dict[str, str]:
-    """A color per owner: fixed ones for the kernel's, then the palette."""
-    colors: dict[str, str] = {}
-    others = 0
-    for owner in owners:
-        if owner not in colors:
-            if owner in OWNER_COLORS:
-                colors[owner] = OWNER_COLORS[owner]
-            else:
-                colors[owner] = PALETTE[others % len(PALETTE)]
-                others += 1
-    return colors
+def key_colors(m: dict) -> dict[str, str]:
+    """A color for each key of a memory map: the map's own, else the palette."""
+    colors, others = {}, 0
+    for item in m.get("legend", ()):
+        if item["name"] in NAMED:
+            colors[item["key"]] = NAMED[item["name"]]
+        else:
+            colors[item["key"]] = PALETTE[others % len(PALETTE)]
+            others += 1
+    return colors | m.get("colors", {})
+
+
+def cell_place(m: dict, i: int) -> str:
+    """Where cell `i` of a memory map is: its address range, or its number."""
+    size = int(m.get("cell_bytes", 0))
+    return f"{i * size:#010x}-{(i + 1) * size - 1:#010x}" if size else f"cell {i}"
+
+
+def _size(n: int) -> str:
+    return f"{n >> 30}G" if n and n % (1 << 30) == 0 else f"{n >> 20}M"
 
 
 def memory_map(m: dict, cell: int = 10) -> str:
-    """One evidence.MemoryMap: a grid of cells colored by owner, marked cells
-    crossed out, and the legend with its counts."""
-    cells, legend = list(m["cells"]), dict(m.get("legend", {}))
-    marked = set(m.get("marked", ()))
-    notes, labels = m.get("notes", {}), m.get("labels", ())
-    columns = max(1, int(m.get("columns", 64)))
-    colors = owner_colors(list(legend) + cells)
-    rows = -(-len(cells) // columns)
-    grid_h = rows * cell
-    legend_h = 18 * (-(-len(legend) // 3)) + 6
-    width = max(columns * cell, 480)
-    out = [f'<svg class="memmap" viewBox="0 0 {width} {grid_h + legend_h + 22}" width="{width}" '
-           f'height="{grid_h + legend_h + 22}" role="img"><text x="0" y="13" font-weight="bold">'
-           f'{esc(m.get("title", "memory"))}</text>']
-    for i, owner in enumerate(cells):
-        x, y = (i % columns) * cell, 20 + (i // columns) * cell
-        tip = " ".join(filter(None, [labels[i] if i < len(labels) else f"cell {i}", owner,
-                                     notes.get(str(i), "")]))
+    """One evidence.MemoryMap: a grid of cells colored by owner (rows
+    labelled with their first address when the map gives cell_bytes),
+    marked cells crossed out, and the legend with its counts."""
+    cells, legend = m["cells"], list(m.get("legend", ()))
+    marked, notes = set(m.get("marked", ())), m.get("notes", {})
+    columns, cell_bytes = max(1, int(m.get("columns", 64))), int(m.get("cell_bytes", 0))
+    colors, names = key_colors(m), {item["key"]: item["name"] for item in legend}
+    left = 44 if cell_bytes else 0
+    grid_h = -(-len(cells) // columns) * cell
+    width = max(left + columns * cell, 480)
+    height = grid_h + 18 * -(-len(legend) // 3) + 28
+    out = [f'<svg class="memmap" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
+           f'<text x="0" y="13" font-weight="bold">{esc(m.get("title", "memory"))}</text>']
+    for i, key in enumerate(cells):
+        x, y = left + (i % columns) * cell, 20 + (i // columns) * cell
+        if cell_bytes and i % columns == 0:
+            out.append(f'<text x="{left - 4}" y="{y + cell - 1}" text-anchor="end">{_size(i * cell_bytes)}</text>')
+        tip = " ".join(filter(None, [cell_place(m, i), names.get(key, key), notes.get(str(i), "")]))
         flag = ' data-marked="1"' if i in marked else ""
-        out.append(f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{colors[owner]}" '
-                   f'data-owner="{esc(owner)}"{flag}>'
-                   f'<title>{esc(tip)}</title></rect>')
+        out.append(f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{colors.get(key, UNKNOWN)}" '
+                   f'stroke="#ccc" stroke-width="0.5" data-key="{esc(key)}"{flag}><title>{esc(tip)}</title></rect>')
         if i in marked:
             out.append(f'<path d="M{x} {y}l{cell - 1} {cell - 1}M{x + cell - 1} {y}l{1 - cell} {cell - 1}" '
-                       f'stroke="#b3261e" stroke-width="2"/>')
-    for j, (owner, count) in enumerate(legend.items()):
+                       f'stroke="#111" stroke-width="2"/>')
+    for j, item in enumerate(legend):
         x, y = (j % 3) * (width // 3), grid_h + 28 + (j // 3) * 18
-        out.append(f'<g data-owner="{esc(owner)}" data-count="{count}"><rect x="{x}" y="{y}" width="12" '
-                   f'height="12" fill="{colors[owner]}" stroke="#999"/><text x="{x + 18}" y="{y + 11}">'
-                   f'{esc(owner)}: {count}</text></g>')
+        out.append(f'<g data-key="{esc(item["key"])}" data-count="{item["count"]}"><rect x="{x}" y="{y}" '
+                   f'width="12" height="12" fill="{colors[item["key"]]}" stroke="#999"/><text x="{x + 18}" '
+                   f'y="{y + 11}">{esc(item["name"])}: {item["count"]}</text></g>')
     out.append("</svg>")
     return "".join(out)

@@ -44,9 +44,10 @@ def crash_triage() -> dict:
                               ("PANIC: unhandled page fault", "  #0 0x00109502 paging_get_physical+0x3d")).to_dict()
 
 
-MEMORY_MAP = {"title": "physical memory after exit", "cells": ["kernel"] * 3 + ["pid 2"] * 2 + ["free"] * 5,
-              "legend": {"kernel": 48, "pid 2": 32, "free": 80}, "marked": [3, 4],
-              "notes": {"3": "still owned by pid 2, which exited"}}
+MEMORY_MAP = {"title": "physical memory after exit", "cells": "KKKbb.....", "cell_bytes": 16 << 12,
+              "legend": [{"key": "K", "name": "kernel", "count": 48}, {"key": "b", "name": "pid 2 sh", "count": 32},
+                         {"key": ".", "name": "free", "count": 80}],
+              "colors": {"K": "#aaaaaa"}, "marked": [3, 4], "notes": {"3": "still owned by pid 2, which exited"}}
 
 
 def sample_run() -> report.Run:
@@ -96,21 +97,24 @@ def test_student_page_is_well_formed_and_shows_why_each_test_failed():
     # The triage and the memory map.
     crash = page.by_id("lab1-translate")
     assert "paging_get_physical at kernel/paging.c:100" in crash.text and "0x00000008" in crash.text
-    cells = [e for e in page.find("rect") if "data-owner" in e.attrs]
+    cells = [e for e in page.find("rect") if "data-key" in e.attrs]
     assert len(cells) == len(MEMORY_MAP["cells"]) and sum("data-marked" in c.attrs for c in cells) == 2
-    assert "still owned by pid 2, which exited" in crash.text
+    assert "0x00030000-0x0003ffff: still owned by pid 2, which exited" in crash.text
     assert "submission <alice>" in page.text and "warning: grading uses only" in page.text
 
 
 def test_memory_map_draws_each_cell_in_its_owner_color_with_the_legend():
     page = Page(svg.memory_map(MEMORY_MAP), document=False)
-    cells = [e for e in page.find("rect") if "data-owner" in e.attrs]
-    assert [c.attrs["data-owner"] for c in cells] == MEMORY_MAP["cells"]
-    colors = {c.attrs["data-owner"]: c.attrs["fill"] for c in cells}
-    assert len(set(colors.values())) == 3 and colors["kernel"] == svg.OWNER_COLORS["kernel"]
-    legend = {g.attrs["data-owner"]: int(g.attrs["data-count"]) for g in page.find("g") if "data-count" in g.attrs}
-    assert legend == MEMORY_MAP["legend"]
+    cells = [e for e in page.find("rect") if "data-key" in e.attrs]
+    assert "".join(c.attrs["data-key"] for c in cells) == MEMORY_MAP["cells"]
+    colors = {c.attrs["data-key"]: c.attrs["fill"] for c in cells}
+    assert len(set(colors.values())) == 3 and colors["K"] == "#aaaaaa"  # the map's own color wins
+    legend = [(g.attrs["data-key"], int(g.attrs["data-count"])) for g in page.find("g") if "data-count" in g.attrs]
+    assert legend == [(item["key"], item["count"]) for item in MEMORY_MAP["legend"]]
     assert len(page.find("path")) == len(MEMORY_MAP["marked"])
+    rows = [t.text for t in page.find("text")][1:2]
+    assert rows == ["0M"]  # rows labelled with their first address
+    assert "pid 2 sh" in [t.text for t in page.find("title")][3]
 
 
 def test_json_report_gives_the_records_back():
