@@ -196,8 +196,7 @@ def regions(pair: Pair) -> list[Region]:
             end -= 1
         return sub.places[first][0], sub.places[first][1], sub.places[end][1]
 
-    found = [Region(span(a, run[0][0], run[-1][0]), span(b, min(p for _, p in run), max(p for _, p in run)),
-                    len(run)) for run in runs]
+    found = [Region(span(a, run[0][0], run[-1][0]), span(b, run[0][1], run[-1][1]), len(run)) for run in runs]
     return sorted(found, key=lambda r: -r.fingerprints)
 
 
