@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import protocol, qemu, trace, triage
+from . import memmap, protocol, qemu, trace, triage
 from .labs import Lab, TestInfo, lab_of_function
 
 
@@ -97,10 +97,24 @@ class Booter:
         if result.outcome in (qemu.Outcome.PANIC, qemu.Outcome.TRIPLE_FAULT):
             detail = triage.explain_crash(result, self.kernel, rerun=self._rerun_with_exception_log)
         elif result.outcome in (qemu.Outcome.FAIL, qemu.Outcome.TIMEOUT, qemu.Outcome.FLOOD, qemu.Outcome.FORGED):
-            # The harness's own FAIL and end lines are already the summary.
-            context = [ln for ln in result.lines if not ln.startswith(("[harness] FAIL:", "[harness] end "))]
+            # The harness's own FAIL and end lines are already the summary;
+            # a memory map is drawn below instead of quoted.
+            context = [ln for ln in memmap.without_blocks(result.lines)
+                       if not ln.startswith(("[harness] FAIL:", "[harness] end "))]
             detail = triage.last_lines(context)
-        return GradeFailure(f"{result.outcome.value}: {result.message}", detail)
+        picture = self._memory_map(result)
+        return GradeFailure(f"{result.outcome.value}: {result.message}", detail + picture)
+
+    @staticmethod
+    def _memory_map(result: qemu.RunResult) -> str:
+        """The memory map a trusted check printed just before failing, for
+        the report (kernel/memmap.h, memmap_report), or nothing."""
+        if result.outcome is not qemu.Outcome.FAIL:
+            return ""
+        lines = result.lines
+        fail = next((i for i in reversed(range(len(lines))) if protocol.FAIL_LINE.match(lines[i])), None)
+        m = memmap.just_before(lines, fail) if fail is not None else None
+        return "\n\n" + memmap.picture(m) if m else ""
 
     def _not_implemented(self, result: qemu.RunResult) -> GradeFailure:
         function = next((m["function"] for m in map(protocol.NOT_IMPLEMENTED.match, result.lines) if m), "?")

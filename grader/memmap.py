@@ -137,37 +137,49 @@ class MemMap:
 
 # ---- Parsing -------------------------------------------------------------------
 
-def find_all(lines: Iterable[str]) -> list[MemMap]:
-    """Every complete block in a serial log, in order. A block cut short (the
-    kernel stopped while printing it) is left out."""
-    maps, block = [], None
-    for line in lines:
+def blocks(lines: Sequence[str]) -> list[tuple[int, MemMap]]:
+    """Every block of a serial log that parses, with the index of its end
+    line, in order. A block cut short (the kernel stopped while printing it)
+    or malformed (any code can print) is left out."""
+    found, start = [], None
+    for i, line in enumerate(lines):
         if _HEADER.match(line):
-            block = [line]
-        elif block is not None:
-            block.append(line)
-            if line == _END:
-                maps.append(parse(block))
-                block = None
-    return maps
+            start = i
+        elif start is not None and line == _END:
+            try:
+                found.append((i, parse(lines[start:i + 1])))
+            except MemMapError:
+                pass
+            start = None
+    return found
 
 
-def last(lines: Iterable[str]) -> MemMap | None:
+def find_all(lines: Sequence[str]) -> list[MemMap]:
+    return [m for _, m in blocks(lines)]
+
+
+def last(lines: Sequence[str]) -> MemMap | None:
     maps = find_all(lines)
     return maps[-1] if maps else None
 
 
+def just_before(lines: Sequence[str], index: int) -> MemMap | None:
+    """The block whose end line is line `index - 1`: the map trusted code
+    printed right before it wrote line `index` (a failure, say)."""
+    return next((m for end, m in blocks(lines) if end == index - 1), None)
+
+
 def without_blocks(lines: Sequence[str]) -> list[str]:
-    """The lines of a log outside its map blocks (for context in reports)."""
-    out, inside = [], False
-    for line in lines:
+    """The lines of a log outside its complete blocks (header to end line),
+    for context in reports; a block cut short stays."""
+    drop, start = set(), None
+    for i, line in enumerate(lines):
         if _HEADER.match(line):
-            inside = True
-        elif inside and line == _END:
-            inside = False
-        elif not inside:
-            out.append(line)
-    return out
+            start = i
+        elif start is not None and line == _END:
+            drop.update(range(start, i + 1))
+            start = None
+    return [line for i, line in enumerate(lines) if i not in drop]
 
 
 def parse(block: Sequence[str]) -> MemMap:
@@ -345,12 +357,9 @@ def _hex(value: int | None) -> str:
     return "-" if value is None else f"{value:#010x}"
 
 
-def picture(lines: Sequence[str]) -> str | None:
-    """For a failure report: the last map of a log, with what its keys mean
-    and, when it has any, the wrong entries it found; None without a map."""
-    m = last(lines)
-    if m is None:
-        return None
+def picture(m: MemMap) -> str:
+    """A map for a failure report: what its keys mean, the map, and the
+    wrong entries it found, if any."""
     found = len(m.marks) + m.more_marks
     head = (f"memory map when the check failed ({found} wrong entr{'y' if found == 1 else 'ies'}, marked ! and "
             "listed at the end):" if found else "memory map when the check failed:")

@@ -355,7 +355,7 @@ class _Walk:
 
     def view_page(self, va: int, pde: int, pte: int, n: list[int]) -> None:
         frame, user = pte & MASK, pde & pte & USER_BIT
-        beyond = frame >= self.m.ram_end
+        wrong = frame >= self.m.ram_end or self.claims[frame // PAGE] == CONFLICT
         if va < IDENTITY_LIMIT:
             if frame != va:
                 self.mark(_Mark(MOVED, frame, va))
@@ -366,13 +366,13 @@ class _Walk:
             else:
                 n[0] += 1
         elif USER_BASE <= va < USER_TOP:
-            n[4 if beyond else 1] += 1
+            n[4 if wrong else 1] += 1
         else:
             heap = KHEAP_BASE <= va < KHEAP_TOP
             if user:
                 self.mark(_Mark(EXPOSED, NONE, va))
                 n[4] += 1
-            elif beyond and heap:
+            elif wrong and heap:
                 n[4] += 1
             else:
                 n[2 if heap else 3] += 1

@@ -23,7 +23,7 @@
 
 // What the walks made of each frame, two bits a frame.
 enum claim { UNCLAIMED, TABLE, PAGE, CONFLICT };
-static uint8_t claims[MAX_FRAMES / 4];
+static uint8_t claims[MAX_FRAMES / 4] __attribute__((aligned(4)));
 
 // Per cell: frames of the kernel, the tables and the heap; the process
 // with the most pages there (and of the one being walked); what else is in it.
@@ -42,6 +42,7 @@ static enum claim claim_of(uint32_t f) { return (claims[f / 4] >> (f % 4 * 2)) &
 static void set_claim(uint32_t f, enum claim c) {
     claims[f / 4] = (uint8_t)((claims[f / 4] & ~(3 << (f % 4 * 2))) | c << (f % 4 * 2));
 }
+bool memmap_frame_wrong(uint32_t frame) { return claim_of(frame / PAGE_SIZE) == CONFLICT; }
 static bool bit(const uint32_t *bits, uint32_t f) { return bits[f / 32] >> (f % 32) & 1; }
 static bool in_ram(const struct memmap *m, uint32_t frame) { return frame < m->ram_end; }
 static bool master_readable(const struct memmap *m) { return m->master && in_ram(m, m->master); }
@@ -158,11 +159,11 @@ static bool claim_table(struct memmap *m, uint32_t frame, uint32_t virt, int by)
 static void claim_tables(struct memmap *m, uint32_t pd, int by) {
     if (!claim_table(m, pd, MEMMAP_NONE, by))
         return;
+    const uint32_t *dir = memmap_phys(pd), *master = master_readable(m) ? memmap_phys(m->master) : NULL;
     for (uint32_t i = 0; i < PAGE_ENTRIES; i++) {
-        uint32_t pde = memmap_word(pd + i * 4);
         bool user = i >= USER_PDE_FIRST && i < USER_PDE_END;
-        if (!(pde & PAGE_PRESENT) || (pd != m->master && !user && master_readable(m) &&
-                                      pde == memmap_word(m->master + i * 4)))
+        uint32_t pde = dir[i];
+        if (!(pde & PAGE_PRESENT) || (pd != m->master && !user && master && pde == master[i]))
             continue;
         claim_table(m, pde & PAGE_MASK, i << 22, by);
     }
@@ -176,14 +177,13 @@ typedef bool (*page_fn)(struct memmap *m, uint32_t frame, uint32_t virt, int by)
 // in address order, until it returns false; false then.
 static bool walk_pages(struct memmap *m, uint32_t pd, uint32_t first, uint32_t end, int by, page_fn fn) {
     for (uint32_t i = first; i < end; i++) {
-        uint32_t pde = memmap_word(pd + i * 4);
+        uint32_t pde = memmap_phys(pd)[i];
         if (!(pde & PAGE_PRESENT) || !in_ram(m, pde & PAGE_MASK))
             continue; // a table beyond RAM is marked by pass 1
-        for (uint32_t j = 0; j < PAGE_ENTRIES; j++) {
-            uint32_t pte = memmap_word((pde & PAGE_MASK) + j * 4);
-            if (pte & PAGE_PRESENT && !fn(m, pte & PAGE_MASK, i << 22 | j << 12, by))
+        const uint32_t *table = memmap_phys(pde & PAGE_MASK);
+        for (uint32_t j = 0; j < PAGE_ENTRIES; j++)
+            if (table[j] & PAGE_PRESENT && !fn(m, table[j] & PAGE_MASK, i << 22 | j << 12, by))
                 return false;
-        }
     }
     return true;
 }
@@ -279,9 +279,22 @@ static void claim_pages(struct memmap *m) {
 
 // ---- Pass 3: frames -----------------------------------------------------------
 
+// True when the 32 frames from f (a multiple of 32) are free and no walk
+// claimed them: most of RAM, most of the time.
+static bool all_free(const struct memmap *m, uint32_t f) {
+    const uint32_t *claimed = (const uint32_t *)&claims[f / 4]; // 2 bits a frame: 64 bits
+    return f + 32 <= m->frames && !claimed[0] && !claimed[1] && pmm_managed_bits()[f / 32] == 0xFFFFFFFFu &&
+           !pmm_used_bits()[f / 32];
+}
+
 static void classify_frames(struct memmap *m) {
     const uint32_t *managed = pmm_managed_bits(), *used = pmm_used_bits();
     for (uint32_t f = 0; f < m->frames; f++) {
+        if (f % 32 == 0 && all_free(m, f)) {
+            m->owners[MM_FREE] += 32;
+            f += 31;
+            continue;
+        }
         uint32_t c = f / m->per_cell, addr = f * PAGE_SIZE;
         enum claim claim = claim_of(f);
         if (claim == TABLE) {

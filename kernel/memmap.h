@@ -102,11 +102,15 @@ const struct memmap *memmap_build(int pid, uint32_t view_pd);
 // For the builders (memmap.c, memmap_view.c). Records a mark: merges it
 // with the previous one when it continues its range.
 void memmap_mark(struct memmap *m, struct memmap_mark mark);
-// A word of physical memory, for code running with paging off: `addr` must
-// be below m->ram_end (checked by the callers, who skip what is not).
-static inline uint32_t memmap_word(uint32_t addr) { return *(volatile uint32_t *)addr; }
+// Physical memory, for code running with paging off (inside memmap_build),
+// where a physical address is a pointer: the words at `addr`, which must be
+// below m->ram_end (the callers check, and skip what is not).
+static inline const uint32_t *memmap_phys(uint32_t addr) { return (const uint32_t *)addr; }
 // Fills the view (memmap_view.c); paging is off.
 void memmap_build_view(struct memmap *m);
+// True when the physical walk found `frame` (in RAM) wrong: the view marks
+// the pages that map it too.
+bool memmap_frame_wrong(uint32_t frame);
 
 // The serial block (memmap_print.c), and its text for a mark.
 void memmap_print(const struct memmap *m);

@@ -1,8 +1,9 @@
 // The memory map's virtual side: what one directory maps (memmap.h).
 // Runs inside memmap_build, with paging off. Marks what the kernel's rules
 // forbid in it: RAM missing from the identity map (a hole), identity pages
-// mapped elsewhere, kernel pages user-accessible. Entries beyond RAM were
-// marked by the physical walk; here they only count as wrong.
+// mapped elsewhere, kernel pages user-accessible. Entries beyond RAM, and
+// pages on frames the physical walk found wrong (shared, freed...), were
+// marked by that walk; here they only count as wrong.
 #include "memmap.h"
 #include "paging.h"
 
@@ -35,7 +36,7 @@ static void hole(struct memmap *m, uint32_t va, uint32_t pages, uint32_t n[MV_KI
 // One present page: what kind it is, or why it is wrong.
 static void page(struct memmap *m, uint32_t va, uint32_t pde, uint32_t pte, uint32_t n[MV_KINDS]) {
     uint32_t frame = pte & PAGE_MASK;
-    bool user = pde & pte & PAGE_USER, beyond = frame >= m->ram_end;
+    bool user = pde & pte & PAGE_USER, wrong = frame >= m->ram_end || memmap_frame_wrong(frame);
     switch (region_of(va)) {
     case IDENTITY:
         if (frame != va)
@@ -46,13 +47,13 @@ static void page(struct memmap *m, uint32_t va, uint32_t pde, uint32_t pte, uint
             n[MV_IDENTITY]++;
         return;
     case USER:
-        n[beyond ? MV_WRONG : MV_USER]++;
+        n[wrong ? MV_WRONG : MV_USER]++;
         return;
     case HEAP:
     case KERNEL:
         if (user)
             mark(m, MARK_EXPOSED, MEMMAP_NONE, va, 1), n[MV_WRONG]++;
-        else if (beyond && region_of(va) == HEAP)
+        else if (wrong && region_of(va) == HEAP)
             n[MV_WRONG]++;
         else
             n[region_of(va) == HEAP ? MV_HEAP : MV_KERNEL]++;
@@ -61,8 +62,11 @@ static void page(struct memmap *m, uint32_t va, uint32_t pde, uint32_t pte, uint
 }
 
 // Directory entry i of the view.
+// Directory entry i of the view. The common cases are counted inline: a
+// kernel-only identity page, an empty entry outside the identity map.
 static void entry(struct memmap *m, uint32_t i, uint32_t n[MV_KINDS]) {
-    uint32_t pde = memmap_word(m->view_pd + i * 4), va = i << 22;
+    uint32_t pde = memmap_phys(m->view_pd)[i], va = i << 22;
+    bool identity = region_of(va) == IDENTITY, kernel_only = !(pde & PAGE_USER);
     if (!(pde & PAGE_PRESENT)) {
         hole(m, va, PAGE_ENTRIES, n);
         return;
@@ -71,12 +75,15 @@ static void entry(struct memmap *m, uint32_t i, uint32_t n[MV_KINDS]) {
         n[MV_WRONG]++;
         return;
     }
+    const uint32_t *table = memmap_phys(pde & PAGE_MASK);
     for (uint32_t j = 0; j < PAGE_ENTRIES; j++) {
-        uint32_t pte = memmap_word((pde & PAGE_MASK) + j * 4);
-        if (pte & PAGE_PRESENT)
-            page(m, va | j << 12, pde, pte, n);
-        else
-            hole(m, va | j << 12, 1, n);
+        uint32_t pte = table[j], at = va | j << 12;
+        if (identity && kernel_only && (pte & (PAGE_MASK | PAGE_PRESENT | PAGE_USER)) == (at | PAGE_PRESENT))
+            n[MV_IDENTITY]++;
+        else if (pte & PAGE_PRESENT)
+            page(m, at, pde, pte, n);
+        else if (identity)
+            hole(m, at, 1, n);
     }
 }
 
