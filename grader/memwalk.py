@@ -397,7 +397,7 @@ class _Walk:
         by, s = self.owner_name(k.by), "" if k.count == 1 else "s"
         if k.kind == SHARED:
             return (f"frame {k.phys:#010x} is page {k.first_virt:#010x} of {self.owner_name(k.first_by)} and page "
-                    f"{k.virt:#010x} of {by}: one frame, two owners (fork must copy it)")
+                    f"{k.virt:#010x} of {by}: one frame, two owners (a copy needs frames of its own)")
         if k.kind == FREED:
             what = "a page table" if k.virt == NONE else f"page {k.virt:#010x}"
             return f"frame {k.phys:#010x} is free in the PMM, yet {what} of {by}"
@@ -417,14 +417,19 @@ class _Walk:
         return f"{k.count} kernel page{s} from {k.virt:#010x} user-accessible"
 
 
-def build(machine: Machine, pid: int = 0, view_pd: int = 0) -> MemMap:
+def build(machine: Machine, pid: int = 0, view_pd: int = 0, directories: Sequence[int] = ()) -> MemMap:
     """The map, with the view of process `pid` (0: the master directory) or
-    of directory `view_pd`, as memmap_build(pid, view_pd) makes it."""
+    of directory `view_pd`, as memmap_build(pid, view_pd) makes it. With
+    `directories` (GDB only), those directories no process owns are walked
+    too, after the processes, each as an owner of its own."""
     w = _Walk(machine)
     view_space, view, view_key = -1, 0, "U"
     if machine.paging:
         for p in sorted(machine.processes, key=lambda p: p.pid):
             w.add_space(p.pid, p.name, p.pd_phys & MASK)
+        for d in directories:
+            if d & MASK != machine.master and all(s.pd_phys != d & MASK for s in w.spaces):
+                w.add_space(0, b"directory", d & MASK)
         view_space, view, view_key = w.choose_view(pid, view_pd)
     if machine.master:
         w.claim_tables(machine.master, BY_KERNEL)

@@ -58,7 +58,7 @@ int memmap_mark_text(const struct memmap *m, const struct memmap_mark *k, char *
     case MARK_SHARED:
         owner_name(m, k->first_by, first, sizeof first);
         return ksnprintf(buf, size, "frame 0x%08x is page 0x%08x of %s and page 0x%08x of %s: one frame, two owners "
-                         "(fork must copy it)", k->phys, k->first_virt, first, k->virt, by);
+                         "(a copy needs frames of its own)", k->phys, k->first_virt, first, k->virt, by);
     case MARK_FREED:
         if (k->virt == MEMMAP_NONE)
             return ksnprintf(buf, size, "frame 0x%08x is free in the PMM, yet a page table of %s", k->phys, by);

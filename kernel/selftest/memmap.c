@@ -77,11 +77,18 @@ static uint32_t table_frames(void) {
     return n;
 }
 
-static void check_legend(void) {
+// True once every process sleeps: then nothing changes while a map is made.
+static bool all_asleep(void) {
     PROCESS_FOREACH(p) {
         if (p->state != PROC_UNUSED && p->state != PROC_BLOCKED)
-            return; // not yet: both must be asleep
+            return false;
     }
+    return true;
+}
+
+static void check_legend(void) {
+    if (!all_asleep())
+        return;
     const struct memmap *m = memmap_build(pids[1], 0);
     check_total(m);
     harness_check(m->space_count == 2 && m->spaces[0].pid == pids[0] && m->spaces[1].pid == pids[1],
@@ -103,18 +110,21 @@ static void check_legend(void) {
     harness_pass();
 }
 
-static void legend_never_checked(enum sched_stop why) {
+static void never_both_asleep(enum sched_stop why) {
     (void)why;
     harness_fail("the processes ended before both slept at once");
 }
 
-HARNESS_TEST(memmap_legend, "") {
+// Runs two sleeping processes; `at_idle` runs each time the kernel idles.
+static void run_sleepers(void (*at_idle)(void)) {
     userprog_begin();
     pids[0] = userprog_spawn((char *[]){"t_sleep", "20", NULL});
     pids[1] = userprog_spawn((char *[]){"t_sleep", "30", NULL});
-    sched_set_idle_hook(check_legend);
-    userprog_run(legend_never_checked);
+    sched_set_idle_hook(at_idle);
+    userprog_run(never_both_asleep);
 }
+
+HARNESS_TEST(memmap_legend, "") { run_sleepers(check_legend); }
 
 // ---- memmap_broken: a directory wrong in every way -------------------------
 
@@ -165,10 +175,8 @@ static void bench_point(const char *what, uint64_t start) {
 
 // The map of a kernel running two processes: built, printed, drawn.
 static void bench_map(void) {
-    PROCESS_FOREACH(p) {
-        if (p->state != PROC_UNUSED && p->state != PROC_BLOCKED)
-            return; // not yet: both must be asleep
-    }
+    if (!all_asleep())
+        return;
     uint64_t start = rdtsc();
     const struct memmap *m = memmap_build(pids[1], 0);
     bench_point("build", start);
@@ -181,10 +189,4 @@ static void bench_map(void) {
     harness_pass();
 }
 
-HARNESS_TEST(bench_memmap, "") {
-    userprog_begin();
-    pids[0] = userprog_spawn((char *[]){"t_sleep", "20", NULL});
-    pids[1] = userprog_spawn((char *[]){"t_sleep", "30", NULL});
-    sched_set_idle_hook(bench_map);
-    userprog_run(legend_never_checked);
-}
+HARNESS_TEST(bench_memmap, "") { run_sleepers(bench_map); }

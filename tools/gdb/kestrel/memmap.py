@@ -83,7 +83,8 @@ class Memmap(gdb.Command):
 
 Usage: memmap [PID]        PID's address space beside it (default: the current
                            process, else the kernel's own directory)
-       memmap -d PHYS      the directory at physical address PHYS instead
+       memmap -d PHYS ...  directories at these physical addresses (no process's,
+                           such as a test's) are owners too; the last one is shown
 
 The same map the shell's `memmap` draws, computed here from physical memory
 (nothing runs in the guest), so it works wherever the kernel stopped, inside
@@ -96,14 +97,14 @@ I identity map, the process's key for user pages, H heap, K kernel, ! wrong
 (a hole in the identity map, a page mapped elsewhere, a user-accessible kernel
 page). Wrong entries are listed under the map. Colours follow `set style enabled`.
 
-Example: memmap; memmap 3; memmap -d 0x01ff5000"""
+Example: memmap; memmap 3; memmap -d 0x01ff5000; memmap -d src_pd_phys -d $1"""
 
     def __init__(self):
         super().__init__("memmap", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
         args = gdb.string_to_argv(arg)
-        pid, view_pd = self.view(args)
+        pid, directories = self.view(args)
         memmap, memwalk = grader_modules()
         require_target()
         cr0, cr3 = register("cr0"), register("cr3") & 0xFFFFF000
@@ -114,24 +115,24 @@ Example: memmap; memmap 3; memmap -d 0x01ff5000"""
                 raise gdb.GdbError("the frame allocator has not started yet (pmm_init): no map of RAM to draw")
             if pid and not any(p.pid == pid for p in machine.processes):
                 raise gdb.GdbError("no process %d with an address space (see `procs`)" % pid)
-            m = memwalk.build(machine, pid or (0 if view_pd else current), view_pd)
+            view_pd = directories[-1] if directories else 0
+            m = memwalk.build(machine, pid or (0 if view_pd else current), view_pd, directories)
         print(memmap.render(m, color=bool(gdb.parameter("style enabled"))))
         if not paging:
             print("Paging is off (CR0.PG clear): no address space yet, so no view; init_paging() turns it on.")
 
     @staticmethod
     def view(args):
-        """(pid, directory) the command's arguments ask for."""
-        if not args:
-            return 0, 0
+        """(pid, directories) the command's arguments ask for."""
+        usage = "usage: memmap [PID] | memmap -d PHYS [-d PHYS ...]"
         try:
-            if args[0] == "-d" and len(args) == 2:
-                return 0, int(gdb.parse_and_eval(args[1])) & 0xFFFFF000
-            if len(args) == 1:
-                return int(args[0], 0), 0
+            if len(args) == 1 and args[0] != "-d":
+                return int(args[0], 0), []
+            if len(args) % 2 or any(flag != "-d" for flag in args[::2]):
+                raise gdb.GdbError(usage)
+            return 0, [int(gdb.parse_and_eval(a)) & 0xFFFFF000 for a in args[1::2]]
         except (ValueError, gdb.error) as e:
-            raise gdb.GdbError("memmap: %s" % e)
-        raise gdb.GdbError("usage: memmap [PID] | memmap -d PHYS")
+            raise gdb.GdbError("memmap: %s (%s)" % (e, usage))
 
 
 Memmap()
