@@ -91,6 +91,11 @@ class View:
         """What its user pages show as."""
         return self.counts[1].key
 
+    @staticmethod
+    def cell(addr: int) -> int:
+        """The cell holding virtual address `addr` (an index of `cells`)."""
+        return addr // VIRT_CELL
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -127,12 +132,8 @@ class MemMap:
         return next((s for s in self.spaces if s.pid == pid), None)
 
     def phys_cell(self, addr: int) -> int:
-        """The cell of physical memory holding `addr`."""
+        """The cell of physical memory holding `addr` (an index of `cells`)."""
         return addr // 4096 // self.per_cell
-
-    @staticmethod
-    def virt_cell(addr: int) -> int:
-        return addr // VIRT_CELL
 
 
 # ---- Parsing -------------------------------------------------------------------
