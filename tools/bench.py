@@ -274,7 +274,7 @@ def render(r: dict) -> str:
         "",
         "guest cost under -icount (instructions, exact and repeatable):",
         *[f"  {k:<30}{v:>12,}" for k, v in g.items()],
-        f"  memory map: runs only when asked (memmap, F1), never on the paths above; its live view at",
+        "  memory map: runs only when asked (memmap, F1), never on the paths above; its live view at",
         f"  1 GiB redraws {LIVE_REDRAWS} times a second: {live_view_share(g):.1%} of the guest's time",
         "",
         f"bench: {r['bench_s']:.0f} s; details in build/bench.json",
