@@ -9,7 +9,7 @@
 # The kernel is 32-bit x86 code; QEMU's qemu-system-i386 describes the same.
 set architecture i386
 
-# The helpers (tools/gdb/kestrel/): pagedir, vtop, fault, procs, usersyms,
+# The helpers (tools/gdb/kestrel/): pagedir, vtop, memmap, fault, procs, usersyms,
 # pbreak; `help kestrel` lists them.
 python
 import os, sys

@@ -186,7 +186,7 @@ BOOT_DEP := $(if $(GRUB_MKRESCUE),iso,kernel)
 
 .PHONY: qemu qemu-nox
 qemu: $(BOOT_DEP)
-	@echo "*** Serial console here; close the window or press Ctrl-A X to quit."
+	@echo "*** Serial console here; close the window or press Ctrl-A X to quit. F1 in the window: the memory map."
 	-$(QEMU) $(QEMU_FLAGS) $(BOOT) -serial mon:stdio
 qemu-nox: $(BOOT_DEP)
 	@echo "*** Serial console here, no screen. Quit with Ctrl-A X."

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import evidence, protocol, qemu, trace, triage
+from . import evidence, memmap, protocol, qemu, trace, triage
 from .labs import Lab, TestInfo, lab_of_function
 
 
@@ -101,11 +101,26 @@ class Booter:
             crash = triage.triage_crash(result, self.kernel, rerun=self._rerun_with_exception_log)
             detail = crash.text()
         elif result.outcome in (qemu.Outcome.FAIL, qemu.Outcome.TIMEOUT, qemu.Outcome.FLOOD, qemu.Outcome.FORGED):
-            # The harness's own FAIL and end lines are already the summary.
-            context = [ln for ln in result.lines if not ln.startswith(("[harness] FAIL:", "[harness] end "))]
+            # The harness's own FAIL and end lines are already the summary;
+            # a memory map is drawn below instead of quoted.
+            context = [ln for ln in memmap.without_blocks(result.lines)
+                       if not ln.startswith(("[harness] FAIL:", "[harness] end "))]
             detail = triage.last_lines(context)
-        return GradeFailure(f"{result.outcome.value}: {result.message}", detail,
-                            triage=crash.to_dict() if crash else None)
+        found = self._memory_map(result)
+        picture = "\n\n" + memmap.picture(found) if found else ""
+        return GradeFailure(f"{result.outcome.value}: {result.message}", detail + picture,
+                            triage=crash.to_dict() if crash else None,
+                            memory_maps=evidence.memory_maps(found) if found else None)
+
+    @staticmethod
+    def _memory_map(result: qemu.RunResult) -> memmap.MemMap | None:
+        """The memory map a trusted check printed just before failing, for
+        the report (kernel/memmap.h, memmap_report), or None."""
+        if result.outcome is not qemu.Outcome.FAIL:
+            return None
+        lines = result.lines
+        fail = next((i for i in reversed(range(len(lines))) if protocol.FAIL_LINE.match(lines[i])), None)
+        return memmap.just_before(lines, fail) if fail is not None else None
 
     def _not_implemented(self, result: qemu.RunResult) -> GradeFailure:
         function = next((m["function"] for m in map(protocol.NOT_IMPLEMENTED.match, result.lines) if m), "?")

@@ -38,8 +38,10 @@ legend that names the keys.
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Sequence
+from typing import Iterable, Sequence
 
+from . import memmap
+from .memmap import MemMap
 from .trace import MatchResult, Trace, fill
 
 CONTEXT = 2  # log lines shown around each line of interest
@@ -79,3 +81,27 @@ def excerpt(log: Sequence[str], around: Sequence[int]) -> list[list]:
         return [[n + 1, _clip(log[n])] for n in range(start, len(log))]
     wanted = sorted({n for a in around for n in range(a - CONTEXT, a + CONTEXT + 1) if 1 <= n <= len(log)})
     return [[n, _clip(log[n - 1])] for n in wanted[:MAX_EXCERPT]]
+
+
+def memory_maps(m: MemMap) -> list[dict]:
+    """The MemoryMap pictures of a parsed memory map: physical memory, and
+    the address space it viewed (when paging was on), wrong cells marked."""
+
+    def colors(keys: Iterable[str]) -> dict[str, str]:
+        return {k: "#%02x%02x%02x" % memmap.RGB[memmap.attribute(k) >> 4] for k in keys}
+
+    def picture(title: str, cells: str, legend: Sequence[memmap.Owner], cell_bytes: int,
+                marks: dict[int, str]) -> dict:
+        return {"title": title, "cells": cells, "colors": colors(set(cells) | {o.key for o in legend}),
+                "legend": [{"key": o.key, "name": o.name, "count": o.count} for o in legend],
+                "marked": sorted(marks), "notes": {str(i): why for i, why in marks.items()},
+                "cell_bytes": cell_bytes, "columns": memmap.COLS}
+
+    legend = [*m.owners, *(memmap.Owner(s.key, s.label(), s.pages) for s in m.spaces)]
+    phys = {m.phys_cell(k.phys): k.text for k in m.marks if k.phys is not None}
+    pictures = [picture(f"physical memory ({m.ram_end >> 20} MiB)", m.cells, legend, m.per_cell * 4096, phys)]
+    if m.view:
+        virt = {memmap.View.cell(k.virt): k.text for k in m.marks if k.virt is not None}
+        title = f"address space of {m.view.title or f'directory {m.view.pd_phys:#010x}'}"
+        pictures.append(picture(title, m.view.cells, m.view.counts, memmap.VIRT_CELL, virt))
+    return pictures

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include "console.h"
 #include "keyboard.h"
+#include "memmap.h"
 #include "port_io.h"
 #include "trap.h"
 
@@ -10,6 +11,7 @@
 #define RELEASED 0x80 // set in the scan code of a key release
 #define LSHIFT 0x2A
 #define RSHIFT 0x36
+#define F1 0x3B // toggles the memory map's live view
 
 static const char normal[58] = {
     0,   27,  '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', '\b', '\t', 'q', 'w', 'e', 'r',
@@ -30,6 +32,8 @@ static void keyboard_interrupt(registers_t *regs) {
         shift = !(code & RELEASED);
         return;
     }
+    if (code == F1)
+        memmap_live_toggle();
     if (code & RELEASED || key >= sizeof normal)
         return;
     char c = shift ? shifted[key] : normal[key];

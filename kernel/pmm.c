@@ -120,5 +120,8 @@ int pmm_is_managed(phys_addr_t frame) {
     return frame < IDENTITY_LIMIT && test_bit(managed, frame / PAGE_SIZE);
 }
 
+const uint32_t *pmm_managed_bits(void) { return managed; }
+const uint32_t *pmm_used_bits(void) { return used; }
+
 void pmm_fail_nth_alloc(uint32_t n) { fail_countdown = n; }
 uint32_t pmm_injected_failures(void) { return injected; }

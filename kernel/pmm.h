@@ -38,6 +38,11 @@ uint32_t pmm_zone_free_count(int zone);
 // True when `frame` is usable RAM that the PMM manages (free or not).
 int pmm_is_managed(phys_addr_t frame);
 
+// The two bitmaps, read-only, for the memory map (memmap.c): bit f % 32 of
+// word f / 32 is frame f; `managed` as above, `used` set when not free.
+const uint32_t *pmm_managed_bits(void);
+const uint32_t *pmm_used_bits(void);
+
 // Test hook: the `n`-th call to pmm_alloc_page from now (n >= 1) fails and
 // returns 0, once; only calls made while armed count. n == 0 disarms.
 void pmm_fail_nth_alloc(uint32_t n);

@@ -5,6 +5,7 @@
 #include <abi.h>
 #include "exec.h"
 #include "kprintf.h"
+#include "memmap.h"
 #include "sched.h"
 #include "syscall.h"
 #include "sysio.h"
@@ -28,6 +29,7 @@ static int call_uptime(registers_t *r) { return (void)r, (int)timer_ticks(); }
 static int call_programs(registers_t *r) { return sys_programs((char *)r->ebx, (int)r->ecx); }
 static int call_test_exit(registers_t *r) { return sys_test_exit((int)r->ebx); }
 static int call_shutdown(registers_t *r) { (void)r, sys_shutdown(); } // never returns
+static int call_memmap(registers_t *r) { return sys_memmap((int)r->ebx); }
 
 static int (*const calls[SYS_COUNT])(registers_t *r) = {
     [SYS_exit] = call_exit,       [SYS_write] = call_write,       [SYS_read] = call_read,
@@ -35,6 +37,7 @@ static int (*const calls[SYS_COUNT])(registers_t *r) = {
     [SYS_getppid] = call_getppid, [SYS_yield] = call_yield,       [SYS_exec] = call_exec,
     [SYS_sleep] = call_sleep,     [SYS_sbrk] = call_sbrk,         [SYS_uptime] = call_uptime,
     [SYS_programs] = call_programs, [SYS_test_exit] = call_test_exit, [SYS_shutdown] = call_shutdown,
+    [SYS_memmap] = call_memmap,
 };
 
 // Also checks the SYSCALL_SWITCHED rule, which lab code must follow: a

@@ -10,9 +10,12 @@
 
 static volatile uint32_t ticks;
 static void (*tick_hook)(registers_t *regs);
+static void (*screen_hook)(void);
 
 static void timer_interrupt(registers_t *regs) {
     ticks++;
+    if (screen_hook)
+        screen_hook(); // before the scheduler's hook, which may switch away
     if (tick_hook)
         tick_hook(regs);
 }
@@ -28,3 +31,5 @@ void timer_init(void) {
 uint32_t timer_ticks(void) { return ticks; }
 
 void timer_set_tick_hook(void (*hook)(registers_t *regs)) { tick_hook = hook; }
+
+void timer_set_screen_hook(void (*hook)(void)) { screen_hook = hook; }

@@ -12,5 +12,7 @@ void timer_init(void);
 uint32_t timer_ticks(void);
 // Called on every tick with the interrupted frame (the scheduler's hook).
 void timer_set_tick_hook(void (*hook)(registers_t *regs));
+// Called on every tick while set: the memory map's live view (NULL: none).
+void timer_set_screen_hook(void (*hook)(void));
 
 #endif

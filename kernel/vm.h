@@ -7,4 +7,8 @@
 // sets CR0.WP (so the kernel honours read-only pages too).
 void vm_boot(void);
 
+// The kernel's master directory: what CR3 held when init_paging returned
+// (0 before), found without calling lab code.
+uint32_t vm_kernel_directory(void);
+
 #endif

@@ -11,7 +11,8 @@ Measures, on the reference solutions:
   similarity  the similarity check of 300 disguised submissions, against
               tokenizing them alone
   guest cost  instructions under -icount: init_paging at 1 GiB, fork of 1 MiB,
-              a fork/exit/waitpid round trip
+              a fork/exit/waitpid round trip; the memory map, when asked (built,
+              drawn, printed at 32 MiB and 1 GiB) and its live view's share
 Prints a table with each target met or its bound, and writes build/bench.json.
 """
 from __future__ import annotations
@@ -190,15 +191,30 @@ def similarity_check(work: Path, count: int = 300) -> tuple[float, float, int]:
     return seconds, time.monotonic() - start, len(check.pairs)
 
 
+LIVE_REDRAWS = 10  # a second: TIMER_HZ / LIVE_TICKS (kernel/timer.h, kernel/memmap_show.c)
+GUEST_SECOND = 10 ** 9  # instructions a second of guest time under -icount shift=0
+
+
 def guest_costs(kernel: Path) -> dict[str, int]:
+    """Instructions, exact: the paths every test runs (unchanged by the memory
+    map, which costs nothing until asked), then the map itself."""
     out: dict[str, int] = {}
-    for test, params, mem in (("bench_init_paging", {}, 1024), ("bench_fork", {"kib": "1024"}, 64)):
+    runs = (("bench_init_paging", {}, 1024), ("bench_fork", {"kib": "1024"}, 64), ("bench_memmap", {}, 32),
+            ("bench_memmap", {}, 1024))
+    for test, params, mem in runs:
         result = qemu.run(qemu.RunRequest(kernel, test, params, mem_mb=mem, timeout=60, icount=True))
         text = "\n".join(result.lines)
-        for name, value in re.findall(r"(init_paging|fork with \d+ KiB|fork\+exit\+waitpid) (\d+) instructions",
-                                      text):
-            out[name] = int(value)
+        for name, value in re.findall(r"(init_paging|fork with \d+ KiB|fork\+exit\+waitpid|memmap \w+) (\d+) "
+                                      r"instructions", text):
+            out[f"{name}, {mem} MiB" if name.startswith("memmap") else name] = int(value)
     return out
+
+
+def live_view_share(guest: dict[str, int]) -> float:
+    """The share of guest time the live view takes at 1 GiB (build + draw,
+    LIVE_REDRAWS times a second); 0 while it is off."""
+    redraw = guest.get("memmap build, 1024 MiB", 0) + guest.get("memmap draw, 1024 MiB", 0)
+    return redraw * LIVE_REDRAWS / GUEST_SECOND
 
 
 def main() -> int:
@@ -295,6 +311,8 @@ def render(r: dict) -> str:
         "",
         "guest cost under -icount (instructions, exact and repeatable):",
         *[f"  {k:<30}{v:>12,}" for k, v in g.items()],
+        "  memory map: runs only when asked (memmap, F1), never on the paths above; its live view at",
+        f"  1 GiB redraws {LIVE_REDRAWS} times a second: {live_view_share(g):.1%} of the guest's time",
         "",
         f"bench: {r['bench_s']:.0f} s; details in build/bench.json",
     ]

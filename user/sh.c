@@ -1,7 +1,8 @@
 // sh: the shell. Reads a line from the console, splits it into words and
 // runs the program the first word names, with fork, exec and waitpid; says
 // how a program ended when it failed or was killed. Builtins: help, exit
-// (init then starts a new shell), shutdown (ends QEMU).
+// (init then starts a new shell), shutdown (ends QEMU), memmap [pid] (the
+// memory map, with that process's address space; the shell's by default).
 #include <stdbool.h>
 #include "user.h"
 
@@ -90,6 +91,13 @@ static void run(char *argv[]) {
         printf("sh: %s (pid %d) exited with status %d\n", argv[0], pid, WEXITSTATUS(status));
 }
 
+// The memmap builtin: the map with process `pid`'s address space beside it
+// (0: the shell's own).
+static void show_memmap(const char *pid) {
+    if (memmap(atoi(pid)) < 0)
+        printf("sh: memmap: no process %s\n", pid);
+}
+
 int main(void) {
     if (programs(names, sizeof names) < 0)
         printf("sh: cannot list the programs\n");
@@ -106,11 +114,13 @@ int main(void) {
         else if (argc == 0)
             continue;
         else if (strcmp(argv[0], "help") == 0)
-            printf("builtins: help, exit [code], shutdown\nprograms: %s\n", names);
+            printf("builtins: help, exit [code], shutdown, memmap [pid]\nprograms: %s\n", names);
         else if (strcmp(argv[0], "exit") == 0)
             exit(argc > 1 ? atoi(argv[1]) : 0);
         else if (strcmp(argv[0], "shutdown") == 0)
             shutdown();
+        else if (strcmp(argv[0], "memmap") == 0)
+            show_memmap(argc > 1 ? argv[1] : "0");
         else if (!is_program(argv[0]))
             printf("sh: %s: no such program (type help)\n", argv[0]);
         else

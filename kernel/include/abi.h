@@ -22,7 +22,8 @@
 #define SYS_programs 13 // int programs(char *buf, int size): program names
 #define SYS_test_exit 14 // test-only: ends the caller without exit() (labs 4-5)
 #define SYS_shutdown 15 // void shutdown(void): ends QEMU (exit status 107)
-#define SYS_COUNT 16
+#define SYS_memmap 16   // int memmap(int pid): draws the memory map; pid 0: the caller's
+#define SYS_COUNT 17
 
 // waitpid options.
 #define WNOHANG 1 // return 0 instead of blocking when no child has exited

@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "exec.h"
 #include "kprintf.h"
+#include "memmap.h"
 #include "pmm.h"
 #include "proc.h"
 #include "systest.h"
@@ -49,6 +50,8 @@ void userprog_check_zombie(int pid, int status) {
 
 void userprog_check_no_leak(void) {
     uint32_t now = pmm_free_count();
+    if (now != free_frames)
+        memmap_report(0); // the report draws the map, the leaked frames marked
     harness_check(now == free_frames, "%u frames free before the programs ran, %u after: %d leaked", free_frames,
                   now, (int)(free_frames - now));
 }

@@ -3,6 +3,7 @@
 // page tables themselves (ptwalk) and never trust what lab code prints.
 #include "harness.h"
 #include "kprintf.h"
+#include "memmap.h"
 #include "paging.h"
 #include "pmm.h"
 #include "probe.h"
@@ -11,27 +12,31 @@
 #define PATTERN_A 0xA11CE001u
 #define PATTERN_B 0xB0B0B002u
 
+// The memory map first (the report draws it, the wrong entries marked),
+// then the failure.
+#define fail_with_map(cr3, ...) (memmap_report_directory(cr3), harness_fail(__VA_ARGS__))
+
 // Fails the test when frame `addr` is not mapped to itself, present,
 // writable and kernel-only in the directory at `cr3`.
 static void check_identity_frame(uint32_t cr3, uint32_t addr) {
     struct ptwalk w = ptwalk(cr3, addr);
     if (w.status == PTWALK_UNREADABLE)
-        harness_fail("frame 0x%08x: its page table could not be read (directory entry %u = 0x%08x)", addr,
-                     PD_INDEX(addr), w.pde);
+        fail_with_map(cr3, "frame 0x%08x: its page table could not be read (directory entry %u = 0x%08x)", addr,
+                      PD_INDEX(addr), w.pde);
     if (w.status == PTWALK_NO_TABLE)
-        harness_fail("frame 0x%08x is not mapped: directory entry %u is not present (RAM ends at 0x%08x)", addr,
-                     PD_INDEX(addr), pmm_ram_end());
+        fail_with_map(cr3, "frame 0x%08x is not mapped: directory entry %u is not present (RAM ends at 0x%08x)",
+                      addr, PD_INDEX(addr), pmm_ram_end());
     if (w.status == PTWALK_NO_PAGE)
-        harness_fail("frame 0x%08x is not mapped: entry %u of its page table is not present (RAM ends at "
-                     "0x%08x)", addr, PT_INDEX(addr), pmm_ram_end());
+        fail_with_map(cr3, "frame 0x%08x is not mapped: entry %u of its page table is not present (RAM ends at "
+                      "0x%08x)", addr, PT_INDEX(addr), pmm_ram_end());
     if ((w.pte & PAGE_MASK) != addr)
-        harness_fail("page 0x%08x maps to frame 0x%08x, not to itself", addr, w.pte & PAGE_MASK);
+        fail_with_map(cr3, "page 0x%08x maps to frame 0x%08x, not to itself", addr, w.pte & PAGE_MASK);
     if (!(w.pte & PAGE_WRITE) || !(w.pde & PAGE_WRITE))
-        harness_fail("page 0x%08x is read-only (pde 0x%08x, pte 0x%08x): the kernel writes everywhere", addr,
-                     w.pde, w.pte);
+        fail_with_map(cr3, "page 0x%08x is read-only (pde 0x%08x, pte 0x%08x): the kernel writes everywhere", addr,
+                      w.pde, w.pte);
     if ((w.pte & PAGE_USER) || (w.pde & PAGE_USER))
-        harness_fail("page 0x%08x is user-accessible (pde 0x%08x, pte 0x%08x): kernel memory must not be", addr,
-                     w.pde, w.pte);
+        fail_with_map(cr3, "page 0x%08x is user-accessible (pde 0x%08x, pte 0x%08x): kernel memory must not be",
+                      addr, w.pde, w.pte);
 }
 
 // Paging is on, and every frame of RAM but page 0 (which the kernel unmaps

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "harness.h"
 #include "kprintf.h"
+#include "memmap.h"
 #include "paging.h"
 #include "pmm.h"
 #include "proc.h"
@@ -121,6 +122,8 @@ static void check_copied(struct process *parent, struct process *child) {
             continue;
         struct ptwalk cw = ptwalk(child->pd_phys, v);
         harness_check(cw.status == PTWALK_MAPPED, "user page 0x%08x of the parent is missing in the child", v);
+        if ((cw.pte & PAGE_MASK) == (pw.pte & PAGE_MASK))
+            memmap_report(child->pid); // the report draws the map, the shared frames marked
         harness_check((cw.pte & PAGE_MASK) != (pw.pte & PAGE_MASK), "user page 0x%08x is the same frame 0x%08x in "
                       "parent and child: fork must copy the pages, not share them", v, pw.pte & PAGE_MASK);
         harness_check((cw.pte & mask) == (pw.pte & mask), "user page 0x%08x has flags 0x%03x in the child, 0x%03x in "

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "harness.h"
 #include "kprintf.h"
+#include "memmap.h"
 #include "pmm.h"
 #include "proc.h"
 #include "selftest/userprog.h"
@@ -279,6 +280,8 @@ static void cycles_tap(struct process *p, const char *buf, uint32_t n) {
     } else if (userprog_line_starts(&l, "wait_cycles: ") && l.count == 1) {
         int slots = userprog_slots_in_use();
         uint32_t now = pmm_free_count();
+        if (now != cycle_frames)
+            memmap_report(top); // the report draws the map, the leaked frames marked
         harness_check(slots == cycle_slots, "after %d cycles %d process slots are in use, %d after the first: the "
                       "children stay zombies (waitpid must free the slot it reaps, process_free)", l.num[0], slots,
                       cycle_slots);

@@ -54,3 +54,8 @@ int sleep(int ticks) { return syscall(SYS_sleep, (uint32_t)ticks, 0, 0); }
 void *sbrk(int increment) { return (void *)syscall(SYS_sbrk, (uint32_t)increment, 0, 0); }
 int uptime(void) { return syscall(SYS_uptime, 0, 0, 0); }
 int programs(char *buf, int size) { return syscall(SYS_programs, (uint32_t)buf, (uint32_t)size, 0); }
+
+int memmap(int pid) {
+    flush(); // the map comes after what the program printed before
+    return syscall(SYS_memmap, (uint32_t)pid, 0, 0);
+}

@@ -24,6 +24,9 @@ int sleep(int ticks);                           // TIMER_HZ (100) ticks a second
 void *sbrk(int increment);                      // (void *)-1 on failure
 int uptime(void);
 int programs(char *buf, int size);
+// Draws the memory map on the screen and prints it on the serial console,
+// with the address space of process `pid` (0: the caller's) beside it.
+int memmap(int pid);
 void shutdown(void) __attribute__((noreturn)); // ends QEMU
 // Test-only: ends the process without exit(), through trusted kernel code.
 void test_exit(int code) __attribute__((noreturn));

@@ -5,6 +5,7 @@ calls load_kernel() and connect(); `help kestrel` lists the commands.
     target.py      registers, kernel variables, physical memory reads
     pagetables.py  pagedir, vtop
     processes.py   procs, usersyms, pbreak
+    memmap.py      memmap (the memory map, drawn by grader/memmap.py)
     faults.py      the stops at panics and faults, fault
     unwind.py      backtraces through trap frames
 """
@@ -16,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 DEFAULT_KERNEL = os.path.join("build", "student", "kernel.elf")
 
 # Importing these registers their commands; they need ROOT, defined above.
-from . import faults, pagetables, processes, unwind  # noqa: E402,F401
+from . import faults, memmap, pagetables, processes, unwind  # noqa: E402,F401
 
 
 def gdb_port():
@@ -55,8 +56,8 @@ def connect():
         print("  Start it in another terminal with `make qemu-gdb` (or `make qemu-gdb TEST=name SEED=n`),")
         print("  then type: target remote localhost:%d" % port)
         return
-    print("Kestrel: attached to QEMU on port %d. Helpers: pagedir, vtop, fault, procs, usersyms, pbreak "
-          "(help kestrel)." % port)
+    print("Kestrel: attached to QEMU on port %d. Helpers: pagedir, vtop, memmap, fault, procs, usersyms, "
+          "pbreak (help kestrel)." % port)
     if uses_kvm():
         print("Kestrel: this QEMU runs with KVM, where `break` writes an int3 into memory: use `hbreak` for code "
               "that is loaded or remapped later (GRUB's kernel load, exec) and in user programs (help kestrel).")
@@ -76,6 +77,7 @@ class Kestrel(gdb.Command):
 
   pagedir [-v] [PHYS]    a page directory, present ranges collapsed (default: CR3's)
   vtop ADDR [PHYS]       translate a virtual address step by step, or say where it stops
+  memmap [PID]           the memory map in colour: who owns each frame, one address space
   fault                  why the kernel stopped: exception, CR2, decoded error code, line
   procs                  the processes: pid, state, parent, directory, saved EIP
   usersyms [PROGRAM]     load a user program's symbols (build/trusted/user/PROGRAM.elf)
