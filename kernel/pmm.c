@@ -120,5 +120,7 @@ int pmm_is_managed(phys_addr_t frame) {
     return frame < IDENTITY_LIMIT && test_bit(managed, frame / PAGE_SIZE);
 }
 
+int pmm_is_free(phys_addr_t frame) { return pmm_is_managed(frame) && !test_bit(used, frame / PAGE_SIZE); }
+
 void pmm_fail_nth_alloc(uint32_t n) { fail_countdown = n; }
 uint32_t pmm_injected_failures(void) { return injected; }

@@ -37,6 +37,9 @@ uint32_t pmm_zone_free_count(int zone);
 
 // True when `frame` is usable RAM that the PMM manages (free or not).
 int pmm_is_managed(phys_addr_t frame);
+// True when `frame` is managed and free (tests: what a freed address space
+// gave back).
+int pmm_is_free(phys_addr_t frame);
 
 // Test hook: the `n`-th call to pmm_alloc_page from now (n >= 1) fails and
 // returns 0, once; only calls made while armed count. n == 0 disarms.
