@@ -1,10 +1,15 @@
 // What every lab 5 test shares: starting the test program, the FAIL lines
-// of the programs, and the scheduler's view of waitpid. Each time a process
-// blocks in waitpid, trusted code checks, before anything else runs, that
-// blocking was right: something matches and no matching child is a zombie
-// yet. Each time the kernel idles, nobody may sleep in waitpid next to a
-// zombie child. So a waitpid that blocks instead of returning, or an exit
-// that wakes nobody, is named at once, never left to a timeout.
+// of the programs, and a watch on exit and waitpid from trusted code, at the
+// moment the scheduler switches, before any other process runs:
+// - each time a process blocks in waitpid, blocking must be right: no
+//   WNOHANG, something matches, and no matching child is a zombie yet;
+// - each time a process exits, what it owned is noted as it calls exit;
+//   once it has switched out, its slot must be a ZOMBIE, its address space
+//   not half freed, and whoever waits for it awake;
+// - each time the kernel idles, nobody may sleep in waitpid next to a
+//   zombie child.
+// So a waitpid that blocks instead of returning, or an exit that wakes
+// nobody, is named at once, never left to a timeout.
 #ifndef LABS_WAITPID_WATCH_H
 #define LABS_WAITPID_WATCH_H
 
@@ -17,12 +22,24 @@
 // The pid of the program the test started (watch_spawn).
 extern int watch_top;
 
+#define WATCH_MAX_FRAMES 512
+
+// What a process owned when it called exit, and the status it exits with:
+// frames[0] is its directory, then come its user page tables, then its user
+// pages.
+struct watch_exit {
+    int pid, status;
+    uint32_t tables, pages;
+    uint32_t frames[WATCH_MAX_FRAMES];
+};
+
 // Starts the process subsystem, taps every line the programs write (`tap`
-// sees each one after the FAIL check; NULL: only the FAIL check), and
-// watches the scheduler. `on_switch`, if not NULL, runs after the watch's
-// own checks each time a process stops running (sched_set_switch_hook).
+// sees each one before the FAIL check; NULL: only the FAIL check), and
+// watches the scheduler. `on_exit`, if not NULL, runs after the watch's own
+// checks each time a process has exited and switched out (a zombie), with
+// what it owned when it called exit.
 void watch_begin(void (*tap)(struct process *p, const struct userprog_line *l),
-                 void (*on_switch)(struct process *prev));
+                 void (*on_exit)(struct process *z, const struct watch_exit *e));
 
 // Spawns the test program of a command line (printf-style); it is watch_top.
 int watch_spawn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -41,5 +58,18 @@ bool watch_in_waitpid(const struct process *p);
 const char *watch_state_of(int pid);
 // Index of `p` in the process table.
 int watch_slot(const struct process *p);
+// Fails the test unless the slot of `pid`, which waitpid just reaped, is free.
+void watch_check_reaped(int pid);
+// Fails the test unless every frame `e` owned is free: its whole address
+// space, once the process has exited.
+void watch_check_freed(const struct watch_exit *e);
+
+// Between watch.c and exits.c. Hooks exit (proc_set_exit_hook):
+void watch_exit_begin(void);
+// When `prev` is the process that called exit and has just switched out:
+// checks it (its slot, its address space), then whoever waits for it
+// (watch_check_exit_woke), and returns what it owned; else NULL.
+const struct watch_exit *watch_exit_switch(struct process *prev);
+void watch_check_exit_woke(const struct process *z);
 
 #endif
