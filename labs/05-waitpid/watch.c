@@ -163,35 +163,40 @@ static void explain_minus_one(const struct process *w, const struct userprog_lin
     }
 }
 
+// A zombie child that `w`, blocked in waitpid, waits for: nothing will
+// wake `w` for it any more. NULL when there is none or `w` is not blocked.
+static const struct process *zombie_waited_for(const struct process *w) {
+    if (!watch_in_waitpid(w))
+        return NULL;
+    int pid = wait_call_of(w).pid;
+    PROCESS_FOREACH(c) {
+        if (matches(c, w, pid) && c->state == PROC_ZOMBIE)
+            return c;
+    }
+    return NULL;
+}
+
 // Zombie `z` just left the CPU: whoever waits for it must be awake.
 void watch_check_exit_woke(const struct process *z) {
-    const struct process *parent = z->parent, *init = process_init_proc();
+    const struct process *parent = z->parent, *init = process_init_proc(), *c;
     if (watch_in_waitpid(parent) && matches(z, parent, wait_call_of(parent).pid))
         harness_fail("pid %d exited, but its parent, pid %d (%s), stays blocked in %s: exit must wake a parent "
                      "blocked in waitpid (process_wake)", z->pid, parent->pid, parent->name,
                      wait_call_of(parent).text);
-    if (!watch_in_waitpid(init))
-        return;
-    struct wait_call call = wait_call_of(init);
-    PROCESS_FOREACH(c) {
-        harness_check(!matches(c, init, call.pid) || c->state != PROC_ZOMBIE, "pid %d exited and handed its children "
-                      "to init, but init (pid %d) stays blocked in %s although its child pid %d is a zombie: when "
-                      "exit hands init a zombie, it must wake init", z->pid, init->pid, call.text, c->pid);
-    }
+    if ((c = zombie_waited_for(init)))
+        harness_fail("pid %d exited and handed its children to init, but init (pid %d) stays blocked in %s although "
+                     "its child pid %d is a zombie: when exit hands init a zombie, it must wake init", z->pid,
+                     init->pid, wait_call_of(init).text, c->pid);
 }
 
 // Each time the kernel idles: nobody may sleep in waitpid next to a zombie
 // child it waits for, since nothing would ever wake it.
 static void check_no_lost_wakeup(void) {
     PROCESS_FOREACH(w) {
-        if (!watch_in_waitpid(w))
-            continue;
-        struct wait_call call = wait_call_of(w);
-        PROCESS_FOREACH(c) {
-            harness_check(!matches(c, w, call.pid) || c->state != PROC_ZOMBIE, "pid %d (%s) sleeps in %s although "
-                          "its child pid %d is a zombie, and nothing will wake it: exit must wake the parent, and "
-                          "init when it hands init a zombie", w->pid, w->name, call.text, c->pid);
-        }
+        const struct process *c = zombie_waited_for(w);
+        harness_check(!c, "pid %d (%s) sleeps in %s although its child pid %d is a zombie, and nothing will wake it: "
+                      "exit must wake the parent, and init when it hands init a zombie", w->pid, w->name,
+                      wait_call_of(w).text, c ? c->pid : 0);
     }
 }
 

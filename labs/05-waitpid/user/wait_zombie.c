@@ -33,7 +33,8 @@ static int reap(int pid, int code) {
 }
 
 int main(int argc, char **argv) {
-    int pages = argc > 1 ? atoi(argv[1]) : 8, code1 = argc > 2 ? atoi(argv[2]) : 3, code2 = argc > 3 ? atoi(argv[3]) : 4;
+    int pages = argc > 1 ? atoi(argv[1]) : 8;
+    int code1 = argc > 2 ? atoi(argv[2]) : 3, code2 = argc > 3 ? atoi(argv[3]) : 4;
     int first = fork();
     if (first == 0) {
         yield(); // the parent gets to its waitpid first
