@@ -24,7 +24,10 @@ void init_paging(void)
 // Lab 1. Maps the page at `vaddr` to the frame at `paddr` in the master
 // directory, with `flags` (PAGE_WRITE, PAGE_USER) plus PAGE_PRESENT, replacing
 // any earlier mapping; the TLB never keeps the old one. Creates the page table
-// when missing and panics when no frame is left for it.
+// when missing and panics when no frame is left for it. The CPU checks both
+// levels: the directory entry of the page's table is present and writable,
+// and gets PAGE_USER whenever `flags` has it (a new table or one that
+// exists); a table made for kernel pages only stays kernel-only.
 void paging_map_page(uint32_t vaddr, uint32_t paddr, uint32_t flags)
 {
     // Lab 1: your code here.

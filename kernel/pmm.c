@@ -122,6 +122,7 @@ int pmm_is_managed(phys_addr_t frame) {
 
 const uint32_t *pmm_managed_bits(void) { return managed; }
 const uint32_t *pmm_used_bits(void) { return used; }
+int pmm_is_free(phys_addr_t frame) { return pmm_is_managed(frame) && !test_bit(used, frame / PAGE_SIZE); }
 
 void pmm_fail_nth_alloc(uint32_t n) { fail_countdown = n; }
 uint32_t pmm_injected_failures(void) { return injected; }

@@ -37,6 +37,9 @@ uint32_t pmm_zone_free_count(int zone);
 
 // True when `frame` is usable RAM that the PMM manages (free or not).
 int pmm_is_managed(phys_addr_t frame);
+// True when `frame` is managed and free (tests: what a freed address space
+// gave back).
+int pmm_is_free(phys_addr_t frame);
 
 // The two bitmaps, read-only, for the memory map (memmap.c): bit f % 32 of
 // word f / 32 is frame f; `managed` as above, `used` set when not free.

@@ -11,6 +11,7 @@
 
 struct process process_table[NPROC];
 static int next_pid = 1;
+static void (*exit_hook)(struct process *p, int status);
 
 void proc_init(void) {
     static bool started;
@@ -55,6 +56,14 @@ void process_make_ready(struct process *p) {
 void process_wake(struct process *p, enum block_reason reason) {
     if (p && p->state == PROC_BLOCKED && p->blocked_on == reason)
         process_make_ready(p);
+}
+
+void proc_set_exit_hook(void (*hook)(struct process *p, int status)) { exit_hook = hook; }
+
+void proc_exit(int status) {
+    if (exit_hook)
+        exit_hook(process_current(), status);
+    process_exit(status);
 }
 
 struct process *process_init_proc(void) {

@@ -10,6 +10,14 @@
 // Nothing in the boot path before the first process may need labs 2-5.
 void proc_init(void);
 
+// Ends the current process with the lab's process_exit(status): what the
+// exit system call and the fault handler call, so that tests see every
+// exit begin (proc_set_exit_hook).
+void proc_exit(int status);
+// Tests: `hook` runs as the current process `p` calls process_exit(status),
+// before it does anything.
+void proc_set_exit_hook(void (*hook)(struct process *p, int status));
+
 // The process with `pid` in any state but UNUSED, or NULL.
 struct process *process_find(int pid);
 

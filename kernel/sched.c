@@ -16,11 +16,13 @@ static struct process *current;
 static uint32_t dispatches;
 static void (*done_hook)(enum sched_stop why);
 static void (*idle_hook)(void);
+static void (*switch_hook)(struct process *prev);
 
 struct process *process_current(void) { return current; }
 uint32_t sched_dispatch_count(void) { return dispatches; }
 void sched_set_done_hook(void (*hook)(enum sched_stop why)) { done_hook = hook; }
 void sched_set_idle_hook(void (*hook)(void)) { idle_hook = hook; }
+void sched_set_switch_hook(void (*hook)(struct process *prev)) { switch_hook = hook; }
 
 // The first READY process after `prev` in table order, wrapping around to
 // `prev` itself last; NULL when none is READY.
@@ -111,6 +113,8 @@ void scheduler_switch(void) {
         if (prev->state == PROC_RUNNING)
             prev->state = PROC_READY;
     }
+    if (prev && switch_hook)
+        switch_hook(prev);
     struct process *next = wait_for_ready(prev);
     *frame = next->regs;
     make_current(next);

@@ -34,5 +34,10 @@ uint32_t sched_dispatch_count(void);
 void sched_set_done_hook(void (*hook)(enum sched_stop why));
 // Tests: `hook` runs each time the idle loop is woken by an interrupt.
 void sched_set_idle_hook(void (*hook)(void));
+// Tests: `hook` runs each time a process stops running, in the state it
+// stopped in (READY, BLOCKED with its frame saved, ZOMBIE, or UNUSED when
+// its slot was freed), before the next one is chosen: what a system call
+// that switched left behind, seen before any other process runs.
+void sched_set_switch_hook(void (*hook)(struct process *prev));
 
 #endif

@@ -4,7 +4,7 @@
 #include <abi.h>
 #include "exception.h"
 #include "kprintf.h"
-#include "process.h"
+#include "proc.h"
 #include "signal.h"
 #include "trap.h"
 #include "x86.h"
@@ -43,7 +43,7 @@ static void kill_faulting(registers_t *regs) {
     }
     kprintf("[kernel] pid %d (%s) killed: %s%s, eip 0x%08x\n", p->pid, p->name, exception_name(regs->int_no), detail,
             regs->eip);
-    process_exit(W_SIGNALED(signal_for(regs->int_no)));
+    proc_exit(W_SIGNALED(signal_for(regs->int_no)));
     if (process_current() == p)
         panic("process_exit returned into the process it ended (no scheduler_switch?)");
 }

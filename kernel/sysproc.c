@@ -4,14 +4,14 @@
 #include "kprintf.h"
 #include "paging.h"
 #include "pmm.h"
-#include "process.h"
+#include "proc.h"
 #include "programs.h"
 #include "qemu.h"
 #include "syscall.h"
 #include "uvm.h"
 
 int sys_exit(int code) {
-    process_exit(W_EXITCODE(code));
+    proc_exit(W_EXITCODE(code));
     return SYSCALL_SWITCHED;
 }
 

@@ -19,8 +19,9 @@ static uint32_t master_dir[PAGE_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static uint32_t low_tables[LOW_TABLES][PAGE_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
 // Returns the entry for `vaddr` in directory `pd`. A missing table is created
-// (zeroed, with `pde_flags`) when `create`; otherwise, or when no frame is
-// left for it, returns NULL.
+// (zeroed) when `create`; otherwise, or when no frame is left for it, returns
+// NULL. The directory entry gets `pde_flags`, a table that existed included:
+// a user page needs PAGE_USER at both levels.
 static uint32_t *walk(uint32_t *pd, uint32_t vaddr, bool create, uint32_t pde_flags) {
     uint32_t *pde = &pd[PD_INDEX(vaddr)];
     if (!(*pde & PAGE_PRESENT)) {
@@ -30,8 +31,9 @@ static uint32_t *walk(uint32_t *pd, uint32_t vaddr, bool create, uint32_t pde_fl
         if (!table)
             return NULL;
         memset((void *)table, 0, PAGE_SIZE);
-        *pde = table | pde_flags;
+        *pde = table;
     }
+    *pde |= pde_flags;
     uint32_t *table = (uint32_t *)(*pde & PAGE_MASK);
     return &table[PT_INDEX(vaddr)];
 }
@@ -65,7 +67,10 @@ void init_paging(void)
 // Lab 1. Maps the page at `vaddr` to the frame at `paddr` in the master
 // directory, with `flags` (PAGE_WRITE, PAGE_USER) plus PAGE_PRESENT, replacing
 // any earlier mapping; the TLB never keeps the old one. Creates the page table
-// when missing and panics when no frame is left for it.
+// when missing and panics when no frame is left for it. The CPU checks both
+// levels: the directory entry of the page's table is present and writable,
+// and gets PAGE_USER whenever `flags` has it (a new table or one that
+// exists); a table made for kernel pages only stays kernel-only.
 void paging_map_page(uint32_t vaddr, uint32_t paddr, uint32_t flags)
 //@ lab 1 body
 {

@@ -1,6 +1,9 @@
 // Lab 1 checks, run by the trusted harness after init_paging: the identity
-// map, translation, fresh mappings, remapping and unmapping. They read the
-// page tables themselves (ptwalk) and never trust what lab code prints.
+// map, translation, fresh mappings, remapping, unmapping, and user pages
+// seen from ring 3. They read the page tables themselves (ptwalk), or touch
+// the pages, and never trust what lab code prints.
+#include <stdbool.h>
+#include "exception.h"
 #include "harness.h"
 #include "kprintf.h"
 #include "memmap.h"
@@ -8,6 +11,7 @@
 #include "pmm.h"
 #include "probe.h"
 #include "ptwalk.h"
+#include "selftest/ring3.h"
 
 #define PATTERN_A 0xA11CE001u
 #define PATTERN_B 0xB0B0B002u
@@ -144,4 +148,141 @@ HARNESS_TEST(unmap, "vaddr") {
     }
     kprintf("unmap: touching 0x%08x faulted with CR2=0x%08x\n", vaddr, vaddr);
     harness_pass();
+}
+
+// ---- map_user: PAGE_USER reaches ring 3, through new and existing tables -----
+
+#define REGION (PAGE_SIZE * PAGE_ENTRIES) // what one page table maps: 4 MiB
+
+// The pages map_user maps, in three 4 MiB regions of user space that have no
+// page table yet: the code ring 3 runs (user, read-only) in the first; a user
+// page, then a kernel page in the second (a new table, made for the user
+// page); a kernel page, then a user page in the third (a new table, made
+// for the kernel page).
+enum { CODE, USER_NEW, KERNEL_SAME, KERNEL_NEW, USER_OLD, PAGES };
+static const struct {
+    const char *what;
+    uint32_t flags;
+} user_layout[PAGES] = {
+    {"a read-only user page in a new page table", PAGE_USER},
+    {"a user page in a new page table", PAGE_USER | PAGE_WRITE},
+    {"a kernel page in the same table as a user page", PAGE_WRITE},
+    {"a kernel page in a new page table", PAGE_WRITE},
+    {"a user page in a table made for a kernel page", PAGE_USER},
+};
+static uint32_t user_vaddr[PAGES], user_frame[PAGES];
+
+// What ring 3 does, in order: each access must fault or not.
+enum { READ_USER_NEW, WRITE_USER_NEW, READ_KERNEL_SAME, READ_KERNEL_NEW, READ_USER_OLD, WRITE_USER_OLD,
+       READ_KERNEL_IMAGE, ACCESSES };
+static struct ring3_access accesses[ACCESSES];
+static const struct {
+    int page; // in user_layout; PAGES: the kernel image
+    bool write, faults;
+} access_plan[ACCESSES] = {
+    {USER_NEW, false, false},   {USER_NEW, true, false},   {KERNEL_SAME, false, true}, {KERNEL_NEW, false, true},
+    {USER_OLD, false, false},   {USER_OLD, true, true},    {PAGES, false, true},
+};
+
+// "paging_map_page(0x40c03000, 0x01234000, PAGE_USER | PAGE_WRITE)"
+static const char *map_call(int page) {
+    static char text[96];
+    uint32_t f = user_layout[page].flags;
+    ksnprintf(text, sizeof text, "paging_map_page(0x%08x, 0x%08x, %s%s%s)", user_vaddr[page], user_frame[page],
+              f & PAGE_USER ? "PAGE_USER" : "", f == (PAGE_USER | PAGE_WRITE) ? " | " : "",
+              f & PAGE_WRITE ? "PAGE_WRITE" : "");
+    return text;
+}
+
+// Why ring 3 could not reach `page`, from its entries.
+static const char *missing_user_flag(int page) {
+    struct ptwalk w = ptwalk(read_cr3(), user_vaddr[page]);
+    static char text[192];
+    if (w.status != PTWALK_MAPPED)
+        ksnprintf(text, sizeof text, "it is not mapped (directory entry 0x%08x, page entry 0x%08x)", w.pde, w.pte);
+    else if (!(w.pte & PAGE_USER))
+        ksnprintf(text, sizeof text, "its page entry 0x%08x lacks PAGE_USER: the entry gets `flags`", w.pte);
+    else if (!(w.pde & PAGE_USER))
+        ksnprintf(text, sizeof text, "its directory entry 0x%08x lacks PAGE_USER: when `flags` has PAGE_USER, the "
+                  "directory entry of the page's table must have it too, %s", w.pde,
+                  page == USER_OLD ? "also for a table that already exists" : "starting with a table it creates");
+    else
+        ksnprintf(text, sizeof text, "directory entry 0x%08x, page entry 0x%08x", w.pde, w.pte);
+    return text;
+}
+
+static void check_access(int i) {
+    const struct ring3_access *a = &accesses[i];
+    int page = access_plan[i].page;
+    const char *verb = a->write ? "write" : "read";
+    if (page == PAGES) {
+        harness_check(a->faulted, "ring 3 could read the kernel at 0x%08x: kernel memory must never be "
+                      "user-accessible", a->addr);
+        return;
+    }
+    if (access_plan[i].faults) {
+        harness_check(a->faulted, "ring 3 could %s 0x%08x, %s, mapped with %s: %s", verb, a->addr,
+                      user_layout[page].what, map_call(page),
+                      a->write ? "a user page without PAGE_WRITE is read-only in ring 3" : "a page without "
+                      "PAGE_USER is kernel-only");
+        return;
+    }
+    char fault[96] = "";
+    if (a->faulted)
+        exception_decode_page_fault(a->err, fault, sizeof fault);
+    harness_check(!a->faulted, "ring 3 could not %s 0x%08x, %s, mapped with %s (%s): %s", verb, a->addr,
+                  user_layout[page].what, map_call(page), fault, missing_user_flag(page));
+    uint32_t seen = *(volatile uint32_t *)(user_frame[page] + (a->addr & ~PAGE_MASK));
+    harness_check(seen == a->value, "ring 3 %s 0x%08x at 0x%08x, but the frame 0x%08x holds 0x%08x: the page maps "
+                  "another frame", a->write ? "wrote" : "read", a->value, a->addr, user_frame[page], seen);
+}
+
+static void user_done(const struct ring3_access *code_fault) {
+    if (code_fault->faulted) {
+        char fault[96];
+        exception_decode_page_fault(code_fault->err, fault, sizeof fault);
+        harness_fail("ring 3 could not run code from 0x%08x, %s, mapped with %s (%s): %s", code_fault->addr,
+                     user_layout[CODE].what, map_call(CODE), fault, missing_user_flag(CODE));
+    }
+    for (int i = 0; i < ACCESSES; i++)
+        check_access(i);
+    kprintf("map user: ring 3 reached user pages 0x%08x and 0x%08x; kernel pages 0x%08x, 0x%08x and 0x%08x faulted\n",
+            user_vaddr[USER_NEW], user_vaddr[USER_OLD], user_vaddr[KERNEL_SAME], user_vaddr[KERNEL_NEW],
+            accesses[READ_KERNEL_IMAGE].addr);
+    harness_pass();
+}
+
+// Maps the pages of user_layout, checking the directory entry of the
+// kernel page's new table before a user page joins it.
+static void map_user_pages(void) {
+    uint32_t first = PD_INDEX(USER_BASE) + harness_random() % (PD_INDEX(USER_TOP) - PD_INDEX(USER_BASE) - 3);
+    uint32_t region[PAGES] = {first, first + 1, first + 1, first + 2, first + 2};
+    for (int page = 0; page < PAGES; page++) {
+        do
+            user_vaddr[page] = region[page] * REGION + harness_random() % PAGE_ENTRIES * PAGE_SIZE;
+        while (page > 0 && user_vaddr[page] == user_vaddr[page - 1]);
+        user_frame[page] = fresh_frame();
+        *(volatile uint32_t *)user_frame[page] = PATTERN_A ^ user_vaddr[page];
+        paging_map_page(user_vaddr[page], user_frame[page], user_layout[page].flags);
+        struct ptwalk w = ptwalk(read_cr3(), user_vaddr[page]);
+        harness_check(w.status == PTWALK_MAPPED, "after %s the page is not present", map_call(page));
+        if (page == KERNEL_NEW)
+            harness_check(!(w.pde & PAGE_USER), "%s created a page table whose directory entry 0x%08x has "
+                          "PAGE_USER: a table made for a kernel page is kernel-only (PAGE_USER goes into a "
+                          "directory entry with a user page)", map_call(page), w.pde);
+    }
+}
+
+HARNESS_TEST(map_user, "") {
+    for (uint32_t v = USER_BASE; v < USER_TOP; v += REGION)
+        harness_check(ptwalk(read_cr3(), v).status == PTWALK_NO_TABLE, "user space already has a page table at "
+                      "0x%08x", v);
+    map_user_pages();
+    for (int i = 0; i < ACCESSES; i++) {
+        int page = access_plan[i].page;
+        uint32_t base = page == PAGES ? KERNEL_LOAD : user_vaddr[page];
+        accesses[i] = (struct ring3_access){.addr = base + (harness_random() % PAGE_SIZE & ~3u),
+                                            .write = access_plan[i].write, .value = PATTERN_B ^ i};
+    }
+    ring3_run(user_vaddr[CODE], user_frame[CODE], accesses, ACCESSES, user_done);
 }

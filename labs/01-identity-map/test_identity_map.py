@@ -46,6 +46,11 @@ def test_map_fresh(boot):
     run.expect_trace("map_fresh.trace")
 
 
+def test_map_user(boot):
+    run = boot("map_user")
+    run.expect_trace("map_user.trace")
+
+
 def test_remap(boot):
     run = boot("remap", vaddr=hex(random_page(boot)))
     run.expect_trace("remap.trace")

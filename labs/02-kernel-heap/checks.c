@@ -1,6 +1,8 @@
 // Lab 2 checks: the kernel heap. Every check reads the page tables and the
-// PMM's counters itself; a warm-up allocation first lets the heap set up
-// whatever it needs (its page tables), so later counts are exact.
+// PMM's counters itself; a warm-up allocation (freed at once) first lets the
+// heap set up whatever it needs (its page tables), so later counts are
+// exact. Failure messages say what the test did, warm-up included.
+#include <stdbool.h>
 #include "harness.h"
 #include "kprintf.h"
 #include "paging.h"
@@ -11,12 +13,35 @@
 #define MAX_PAGES 2048
 
 static uint32_t pages[MAX_PAGES];
+static uint32_t warm_page; // what the warm-up allocation returned
 
 // One allocation and free, so the heap's one-time set-up is done.
 static void warm_up(void) {
     void *p = paging_alloc_page();
-    harness_check(p != NULL, "paging_alloc_page() returned NULL on a fresh kernel");
+    harness_check(p != NULL, "the test's first paging_alloc_page(), on a fresh heap, returned NULL");
+    warm_page = (uint32_t)p;
     paging_free_page(p);
+}
+
+// The lowest heap page from `v` up that is not mapped (KHEAP_TOP if none).
+static uint32_t lowest_free_from(uint32_t v) {
+    while (v < KHEAP_TOP && ptwalk(read_cr3(), v).status == PTWALK_MAPPED)
+        v += PAGE_SIZE;
+    return v;
+}
+
+// Allocation `i` since the warm-up returned `got` when `lowest` was the
+// lowest free heap page.
+static void check_lowest(uint32_t i, uint32_t got, uint32_t lowest) {
+    if (got == lowest)
+        return;
+    if (lowest == warm_page)
+        harness_fail("the test allocated 0x%08x (a warm-up) and freed it; then allocation %u returned 0x%08x, but "
+                     "the lowest free heap page was 0x%08x: paging_alloc_page hands out the lowest free page, one "
+                     "freed included", warm_page, i, got, lowest);
+    harness_fail("after the warm-up (0x%08x, allocated and freed), allocation %u returned 0x%08x, but the lowest "
+                 "free heap page was 0x%08x: paging_alloc_page hands out the lowest free page", warm_page, i, got,
+                 lowest);
 }
 
 static uint32_t pattern(uint32_t i) { return 0x5EED0000u ^ (i * 2654435761u); }
@@ -35,14 +60,19 @@ static uint32_t check_heap_page(uint32_t v) {
     return w.pte & PAGE_MASK;
 }
 
-// Allocates `n` pages into pages[], writing a pattern into each.
-static void allocate(uint32_t n) {
+// Allocates `n` pages into pages[], writing a pattern into each; when
+// `lowest_first`, each must be the lowest free heap page.
+static void allocate(uint32_t n, bool lowest_first) {
     harness_check(n <= MAX_PAGES, "test parameter pages=%u is too large", n);
+    uint32_t lowest = lowest_free_from(KHEAP_BASE);
     for (uint32_t i = 0; i < n; i++) {
         pages[i] = (uint32_t)paging_alloc_page();
-        harness_check(pages[i] != 0, "paging_alloc_page() returned NULL after %u pages, with %u frames free", i,
-                      pmm_free_count());
+        harness_check(pages[i] != 0, "after the warm-up, allocation %u of %u returned NULL, with %u frames free", i,
+                      n, pmm_free_count());
         check_heap_page(pages[i]);
+        if (lowest_first)
+            check_lowest(i, pages[i], lowest);
+        lowest = lowest_free_from(lowest);
         *(volatile uint32_t *)pages[i] = pattern(i);
     }
 }
@@ -50,8 +80,8 @@ static void allocate(uint32_t n) {
 // Every page still holds its own pattern: no two pages share a frame.
 static void check_patterns(uint32_t n) {
     for (uint32_t i = 0; i < n; i++)
-        harness_check(*(volatile uint32_t *)pages[i] == pattern(i),
-                      "heap page 0x%08x lost its contents: another allocation shares its frame", pages[i]);
+        harness_check(*(volatile uint32_t *)pages[i] == pattern(i), "heap page 0x%08x no longer holds what the "
+                      "test wrote there: a later allocation shares its frame", pages[i]);
 }
 
 // Pages come from KHEAP_BASE upward, each on its own frame, writable and
@@ -59,15 +89,13 @@ static void check_patterns(uint32_t n) {
 HARNESS_TEST(heap_alloc, "pages") {
     uint32_t n = harness_param_u32("pages", 64);
     warm_up();
+    harness_check(warm_page == KHEAP_BASE, "the test's first paging_alloc_page(), on a fresh heap, returned "
+                  "0x%08x: expected KHEAP_BASE 0x%08x, the lowest heap page", warm_page, KHEAP_BASE);
     uint32_t before = pmm_free_count();
-    allocate(n);
-    harness_check(pages[0] == KHEAP_BASE, "the first page of a fresh heap is 0x%08x, expected KHEAP_BASE 0x%08x",
-                  pages[0], KHEAP_BASE);
-    for (uint32_t i = 1; i < n; i++)
-        harness_check(pages[i] == pages[i - 1] + PAGE_SIZE, "page %u is 0x%08x: expected the lowest free heap page "
-                      "0x%08x", i, pages[i], pages[i - 1] + PAGE_SIZE);
+    allocate(n, true);
     check_patterns(n);
-    harness_check(before - pmm_free_count() == n, "%u pages took %u frames from the PMM, expected %u", n,
+    harness_check(before - pmm_free_count() == n, "after the warm-up, %u allocations took %u frames from the PMM, "
+                  "expected %u: one frame a page (the warm-up made the heap's page tables already)", n,
                   before - pmm_free_count(), n);
     kprintf("heap: %u pages from 0x%08x up, one frame each, kernel-only\n", n, pages[0]);
     harness_pass();
@@ -79,27 +107,30 @@ HARNESS_TEST(heap_free, "pages victim") {
     uint32_t n = harness_param_u32("pages", 64), victim = harness_param_u32("victim", 3) % n;
     warm_up();
     uint32_t before = pmm_free_count();
-    allocate(n);
+    allocate(n, false);
     uint32_t v = pages[victim], unused;
     paging_free_page((void *)v);
-    harness_check(ptwalk(read_cr3(), v).status != PTWALK_MAPPED, "freed heap page 0x%08x is still mapped", v);
-    harness_check(probe_read32(v, &unused) < 0, "reading freed heap page 0x%08x did not fault (TLB?)", v);
-    harness_check(pmm_free_count() == before - n + 1, "freeing one page returned %d frames to the PMM, expected 1",
-                  (int)(pmm_free_count() - (before - n)));
-    uint32_t again = (uint32_t)paging_alloc_page();
-    harness_check(again == v, "after freeing 0x%08x, paging_alloc_page() returned 0x%08x: expected the lowest free "
-                  "page 0x%08x", v, again, v);
+    harness_check(ptwalk(read_cr3(), v).status != PTWALK_MAPPED, "after paging_free_page(0x%08x) the page is still "
+                  "mapped", v);
+    harness_check(probe_read32(v, &unused) < 0, "the test wrote to heap page 0x%08x, then freed it: its entry is "
+                  "cleared, but reading it did not fault, so the TLB kept the translation (invlpg)", v);
+    harness_check(pmm_free_count() == before - n + 1, "paging_free_page(0x%08x) returned %d frames to the PMM, "
+                  "expected 1", v, (int)(pmm_free_count() - (before - n)));
+    uint32_t lowest = lowest_free_from(KHEAP_BASE), again = (uint32_t)paging_alloc_page();
+    harness_check(again == lowest, "after a warm-up (0x%08x, allocated and freed), the test allocated %u pages "
+                  "(0x%08x to 0x%08x) and freed 0x%08x; then paging_alloc_page() returned 0x%08x: expected 0x%08x, "
+                  "the lowest free heap page", warm_page, n, pages[0], pages[n - 1], v, again, lowest);
     // Each page is read just before it is freed, so its translation is in
     // the TLB: a free without invlpg leaves it readable. (One page's entry
     // may be evicted by chance; n pages never all are.)
     for (uint32_t i = 0; i < n; i++) {
         harness_check(probe_read32(pages[i], &unused) == 0, "heap page 0x%08x is not readable", pages[i]);
         paging_free_page((void *)pages[i]);
-        harness_check(probe_read32(pages[i], &unused) < 0, "reading freed heap page 0x%08x did not fault: it is still "
-                      "mapped, or the TLB kept it (invlpg)", pages[i]);
+        harness_check(probe_read32(pages[i], &unused) < 0, "the test read heap page 0x%08x, then freed it: reading "
+                      "it again did not fault, so it is still mapped, or the TLB kept it (invlpg)", pages[i]);
     }
-    harness_check(pmm_free_count() == before, "after freeing every page, %u frames are free; before: %u (leak)",
-                  pmm_free_count(), before);
+    harness_check(pmm_free_count() == before, "after freeing all %u pages it allocated, %u frames are free, %u "
+                  "before: %d leaked", n, pmm_free_count(), before, (int)(before - pmm_free_count()));
     kprintf("heap: freed page 0x%08x was reused; all %u frames came back\n", v, n);
     harness_pass();
 }
@@ -108,19 +139,22 @@ HARNESS_TEST(heap_free, "pages victim") {
 // page brings every frame back.
 HARNESS_TEST(heap_exhaust, "") {
     warm_up();
-    uint32_t before = pmm_free_count(), n = 0;
+    uint32_t before = pmm_free_count(), n = 0, lowest = lowest_free_from(KHEAP_BASE);
     void *p;
     while ((p = paging_alloc_page()) != NULL) {
-        harness_check((uint32_t)p == KHEAP_BASE + n * PAGE_SIZE, "allocation %u returned 0x%08x, expected the "
-                      "lowest free page 0x%08x", n, (uint32_t)p, KHEAP_BASE + n * PAGE_SIZE);
-        n++;
+        harness_check(n < before, "paging_alloc_page() handed out %u pages with %u frames free before the first: "
+                      "when pmm_alloc_page returns 0, it must return NULL", n + 1, before);
+        check_lowest(n++, (uint32_t)p, lowest);
+        lowest = lowest_free_from(lowest);
     }
-    harness_check(n > 0 && n <= before, "%u pages from %u free frames", n, before);
+    harness_check(n > 0, "after the warm-up, the first paging_alloc_page() returned NULL with %u frames free",
+                  before);
     kprintf("heap: exhausted after %u pages, paging_alloc_page() returned NULL\n", n);
     for (uint32_t i = 0; i < n; i++)
         paging_free_page((void *)(KHEAP_BASE + i * PAGE_SIZE));
-    harness_check(pmm_free_count() == before, "after freeing all %u pages, %u frames are free, expected %u", n,
-                  pmm_free_count(), before);
+    harness_check(pmm_free_count() == before, "after allocating %u pages until NULL and freeing them all, %u "
+                  "frames are free, %u before: %d leaked", n, pmm_free_count(), before,
+                  (int)(before - pmm_free_count()));
     harness_pass();
 }
 
@@ -142,7 +176,7 @@ HARNESS_TEST(heap_shared, "pages") {
     uint32_t n = harness_param_u32("pages", 1100);
     warm_up();
     uint32_t master = read_cr3(), other = second_directory();
-    allocate(n);
+    allocate(n, false);
     write_cr3(other);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t value;

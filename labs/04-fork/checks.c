@@ -2,10 +2,13 @@
 // through test_exit, trusted code, so these tests need lab 4 only (never
 // process_exit or waitpid). Trusted code sees every line a program writes
 // (the write tap) and checks the kernel's state at that moment: the process
-// table, both address spaces (ptwalk), the free frames. When the programs
-// are done, it checks how each one ended and that nothing leaked.
+// table, both address spaces (ptwalk), the free frames. No program faults:
+// a fault ends the test with what trusted code sees of the faulting process
+// (never lab 5's process_exit). When the programs are done, it checks how
+// each one ended and that nothing leaked.
 #include <stdbool.h>
 #include <string.h>
+#include "exception.h"
 #include "harness.h"
 #include "kprintf.h"
 #include "memmap.h"
@@ -15,6 +18,7 @@
 #include "ptwalk.h"
 #include "sysio.h"
 #include "systest.h"
+#include "trap.h"
 #include "selftest/userprog.h"
 
 #define MAX_CHILDREN 15
@@ -31,6 +35,53 @@ static void all_exited(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_table_empty();
     userprog_check_no_leak();
+}
+
+// The user pages mapped in directory `pd_phys`.
+static uint32_t user_pages(uint32_t pd_phys) {
+    uint32_t pages = 0;
+    for (uint32_t v = USER_BASE; v < USER_TOP; v += PAGE_SIZE) {
+        struct ptwalk w = ptwalk(pd_phys, v);
+        if (w.status == PTWALK_NO_TABLE)
+            v += (PAGE_ENTRIES - 1) * PAGE_SIZE; // skip the rest of this 4 MiB
+        pages += w.status == PTWALK_MAPPED;
+    }
+    return pages;
+}
+
+// A user-mode fault: no program of this lab faults, so fork gave the
+// faulting process a broken address space (or frame). Says what it lacks.
+static void fork_fault(registers_t *regs) {
+    struct process *p = process_current(), *parent = p->parent;
+    uint32_t cr2 = read_cr2();
+    char what[128];
+    ksnprintf(what, sizeof what, "%s", exception_name(regs->int_no));
+    if (regs->int_no == T_PAGE_FAULT) {
+        char cause[96];
+        exception_decode_page_fault(regs->err_code, cause, sizeof cause);
+        ksnprintf(what, sizeof what, "page fault: %s at 0x%08x", cause, cr2);
+    }
+    char by[24] = "";
+    if (parent)
+        ksnprintf(by, sizeof by, ", forked by pid %d", parent->pid);
+    if (user_pages(p->pd_phys) == 0)
+        harness_fail("pid %d%s, faulted at its first user instruction at EIP 0x%08x: its address space has no "
+                     "user pages at all (%s). Did fork copy the parent's pages (paging_clone_directory_from("
+                     "parent->pd_phys)), and return -1 when that failed?", p->pid, by, regs->eip, what);
+    if (regs->int_no == T_PAGE_FAULT && parent && ptwalk(p->pd_phys, cr2).status != PTWALK_MAPPED &&
+        ptwalk(parent->pd_phys, cr2).status == PTWALK_MAPPED)
+        harness_fail("pid %d%s, faulted at EIP 0x%08x: %s, a page its parent has and it lacks: fork must copy every "
+                     "user page of the parent", p->pid, by, regs->eip, what);
+    harness_fail("pid %d (%s)%s faulted at EIP 0x%08x: %s. No program of this lab faults: did fork give it its "
+                 "parent's registers and a full copy of its memory?", p->pid, p->name, by, regs->eip, what);
+}
+
+// The start of every test: programs run, `tap` sees their lines, and a
+// fault is reported by fork_fault.
+static void begin(void (*tap)(struct process *p, const char *buf, uint32_t n)) {
+    userprog_begin();
+    sysio_set_write_tap(tap);
+    exception_set_user_handler(fork_fault);
 }
 
 // Checks what a child of the forker must be right after fork: its parent,
@@ -98,8 +149,7 @@ HARNESS_TEST(fork_return, "codes") {
     char line[128] = "fork_ret";
     for (int i = 0; i < children; i++)
         ksnprintf(line + strlen(line), sizeof line - strlen(line), " %u", codes[i]);
-    userprog_begin();
-    sysio_set_write_tap(return_tap);
+    begin(return_tap);
     forker = userprog_spawn_line(line);
     userprog_run(return_done);
 }
@@ -161,8 +211,7 @@ HARNESS_TEST(fork_memory, "pages") {
     harness_check(pages >= 1 && pages <= 1024, "pages=%u: expected 1 to 1024", pages);
     char line[64];
     ksnprintf(line, sizeof line, "fork_mem %u %u", pages, harness_random() % 1000000);
-    userprog_begin();
-    sysio_set_write_tap(memory_tap);
+    begin(memory_tap);
     forker = userprog_spawn_line(line);
     userprog_run(memory_done);
 }
@@ -208,8 +257,7 @@ HARNESS_TEST(fork_registers, "forks yields") {
     harness_check(forks >= 1 && forks <= MAX_CHILDREN, "forks=%u: expected 1 to %d", forks, MAX_CHILDREN);
     uint32_t yields = harness_param_u32("yields", 200);
     char line[64];
-    userprog_begin();
-    sysio_set_write_tap(registers_tap);
+    begin(registers_tap);
     ksnprintf(line, sizeof line, "fork_regs %u %u", forks, harness_random() % 1000000);
     forker = userprog_spawn_line(line); // slot 0; the victim in slot 1 runs right after it
     ksnprintf(line, sizeof line, "fork_victim %u %u", yields, harness_random() % 1000000);
@@ -251,8 +299,7 @@ static void full_done(enum sched_stop why) {
 }
 
 HARNESS_TEST(fork_table_full, "") {
-    userprog_begin();
-    sysio_set_write_tap(full_tap);
+    begin(full_tap);
     forker = userprog_spawn_line("fork_full");
     userprog_run(full_done);
 }
@@ -268,6 +315,20 @@ static bool disarm(void) {
     bool hit = pmm_injected_failures() > injected_before;
     pmm_fail_nth_alloc(0);
     return hit;
+}
+
+// An allocation of fork failed, yet it made a child: which, and with what.
+static void fail_forked_anyway(struct process *parent) {
+    PROCESS_FOREACH(c) {
+        if (c->parent != parent || c->state == PROC_UNUSED)
+            continue;
+        harness_check(user_pages(c->pd_phys) != 0, "allocation %d of fork failed, yet fork made pid %d instead of "
+                      "returning -1, and that child has no user pages: when paging_clone_directory_from returns 0, "
+                      "fork must give back the slot and return -1, not go on with an empty address space", attempt,
+                      c->pid);
+        harness_fail("allocation %d of fork failed, yet fork made pid %d instead of returning -1", attempt, c->pid);
+    }
+    harness_fail("allocation %d of fork failed, yet fork did not return -1", attempt);
 }
 
 static void oom_tap(struct process *p, const char *buf, uint32_t n) {
@@ -294,7 +355,8 @@ static void oom_tap(struct process *p, const char *buf, uint32_t n) {
         injected_before = pmm_injected_failures();
         pmm_fail_nth_alloc((uint32_t)attempt); // the attempt-th allocation from now fails
     } else if (userprog_line_starts(&l, "fork_oom: fork returned -1 ")) {
-        harness_check(!disarm(), "allocation %d of fork failed, yet fork did not return -1", attempt);
+        if (disarm())
+            fail_forked_anyway(process_find(forker));
         harness_check(userprog_slots_in_use() == baseline_slots + 1 || test_exit_count() == 2, "fork worked at "
                       "attempt %d (no allocation failed), but made no child", attempt);
         succeeded = true;
@@ -314,8 +376,7 @@ static void oom_done(enum sched_stop why) {
 HARNESS_TEST(fork_out_of_memory, "pages") {
     char line[64];
     ksnprintf(line, sizeof line, "fork_oom %u", harness_param_u32("pages", 8));
-    userprog_begin();
-    sysio_set_write_tap(oom_tap);
+    begin(oom_tap);
     forker = userprog_spawn_line(line);
     userprog_run(oom_done);
 }

@@ -3,7 +3,9 @@
 // Trusted code sees every line they write (the write tap) and checks the
 // process table at that moment: who is blocked, who ran, who is a zombie,
 // whose parent is who. A line in which a program reports a FAIL ends the
-// test at once, with that line. When all is over, nothing may have leaked.
+// test at once, with that line. The watch (watch.h) checks every waitpid
+// that blocks and every exit as it happens. When all is over, nothing may
+// have leaked.
 #include <abi.h>
 #include <stdbool.h>
 #include <string.h>
@@ -11,49 +13,9 @@
 #include "kprintf.h"
 #include "memmap.h"
 #include "pmm.h"
-#include "proc.h"
-#include "selftest/userprog.h"
-#include "sysio.h"
 #include "syscall.h"
 #include "systest.h"
-
-static int top; // pid of the program the test started
-
-// A program that reports a failed check ends the test with its own words.
-static void fail_on_fail_line(struct process *p, const struct userprog_line *l) {
-    if (userprog_line_contains(l, ": FAIL"))
-        harness_fail("pid %d (%s) says: %s", p->pid, p->name, l->text);
-}
-
-// The tap of tests that only need the FAIL lines.
-static void fail_tap(struct process *p, const char *buf, uint32_t n) {
-    struct userprog_line l = userprog_line(buf, n);
-    fail_on_fail_line(p, &l);
-}
-
-static bool in_waitpid(const struct process *p) {
-    return p && p->state == PROC_BLOCKED && p->blocked_on == BLOCK_WAITPID;
-}
-
-static const char *state_of(int pid) {
-    struct process *p = process_find(pid);
-    return p ? process_state_name(p->state) : "gone";
-}
-
-// The end of every test: all processes ended, the test program with 0 (no
-// failed check), and every frame is free again.
-static void finished(enum sched_stop why) {
-    harness_check(why == SCHED_ALL_EXITED, "deadlock: every process left is blocked in waitpid and none can ever be "
-                  "woken (the [kernel] lines above say who waits for whom): does exit wake its parent?");
-    userprog_check_test_exit(top, 0);
-    userprog_check_no_leak();
-}
-
-static int spawn(const char *fmt, uint32_t a, uint32_t b) {
-    char line[128];
-    ksnprintf(line, sizeof line, fmt, a, b);
-    return userprog_spawn_line(line);
-}
+#include "watch.h"
 
 // ---- wait_blocks: the parent sleeps in waitpid, no spinning ----------------
 
@@ -65,7 +27,7 @@ static struct {
 } wb;
 
 static void blocks_child_line(struct process *child, const struct userprog_line *l) {
-    struct process *parent = process_find(top);
+    struct process *parent = process_find(watch_top);
     if (!wb.child) {
         wb.child = child->pid;
         wb.runs_before = parent ? parent->runs : 0;
@@ -73,13 +35,13 @@ static void blocks_child_line(struct process *child, const struct userprog_line 
     if (userprog_line_contains(l, " exits with ")) {
         harness_check(wb.seen_blocked > 0, "pid %d was never blocked in waitpid while its child ran (it was %s at "
                       "each of the child's lines, and was dispatched %u times meanwhile): without WNOHANG, waitpid "
-                      "must block (process_block) until a child exits, not return or poll", top, state_of(top),
-                      parent ? parent->runs - wb.runs_before : 0);
+                      "must block (process_block) until a child exits, not return or poll", watch_top,
+                      watch_state_of(watch_top), parent ? parent->runs - wb.runs_before : 0);
         return;
     }
-    if (!in_waitpid(parent)) {
-        harness_check(wb.seen_blocked == 0, "pid %d left waitpid (it is %s) while its child pid %d still runs", top,
-                      state_of(top), child->pid);
+    if (!watch_in_waitpid(parent)) {
+        harness_check(wb.seen_blocked == 0, "pid %d left waitpid (it is %s) while its child pid %d still runs",
+                      watch_top, watch_state_of(watch_top), child->pid);
         return;
     }
     if (wb.seen_blocked++ == 0) {
@@ -88,60 +50,51 @@ static void blocks_child_line(struct process *child, const struct userprog_line 
         return;
     }
     harness_check(parent->runs == wb.runs, "pid %d was dispatched %u times while blocked in waitpid, its child "
-                  "still running: a process blocked in waitpid must not run until a child exits (no spinning)", top,
-                  parent->runs - wb.runs);
+                  "still running: a process blocked in waitpid must not run until a child exits (no spinning)",
+                  watch_top, parent->runs - wb.runs);
     harness_check(sched_dispatch_count() == wb.dispatches, "processes were dispatched %u times while pid %d waited "
                   "in waitpid and only its child could run: waitpid must block, not re-schedule the caller", 
-                  sched_dispatch_count() - wb.dispatches, top);
+                  sched_dispatch_count() - wb.dispatches, watch_top);
 }
 
-static void blocks_tap(struct process *p, const char *buf, uint32_t n) {
-    struct userprog_line l = userprog_line(buf, n);
-    if (p->pid != top) {
-        fail_on_fail_line(p, &l);
-        blocks_child_line(p, &l);
+static void blocks_tap(struct process *p, const struct userprog_line *l) {
+    if (p->pid != watch_top) {
+        blocks_child_line(p, l);
         return;
     }
-    if (userprog_line_contains(&l, "waitpid")) { // it returned: the child must have exited
+    if (userprog_line_contains(l, "waitpid")) { // it returned: the child must have exited
         PROCESS_FOREACH(c) {
             harness_check(c->parent != p || c->state == PROC_ZOMBIE, "waitpid returned while the child, pid %d, was "
                           "still %s: without WNOHANG it must block until a child exits (process_block), then return "
                           "that child's pid", c->pid, process_state_name(c->state));
         }
     }
-    fail_on_fail_line(p, &l);
 }
 
 static void blocks_done(enum sched_stop why) {
-    finished(why);
+    watch_finished(why);
     harness_check(wb.seen_blocked >= 2, "the parent was blocked in waitpid at only %d of its child's lines",
                   wb.seen_blocked);
     kprintf("[test] wait_blocks: pid %d stayed blocked in waitpid at %d of its child's lines, never dispatched "
-            "meanwhile\n", top, wb.seen_blocked);
+            "meanwhile\n", watch_top, wb.seen_blocked);
     harness_pass();
 }
 
 HARNESS_TEST(wait_blocks, "ticks code") {
-    userprog_begin();
-    sysio_set_write_tap(blocks_tap);
-    top = spawn("wait_block %u %u", harness_param_u32("ticks", 10), harness_param_u32("code", 7));
+    watch_begin(blocks_tap, NULL);
+    watch_spawn("wait_block %u %u", harness_param_u32("ticks", 10), harness_param_u32("code", 7));
     userprog_run(blocks_done);
 }
 
 // ---- wait_any_order: children reaped by pid or -1, each with its code ------
 
-static void order_tap(struct process *p, const char *buf, uint32_t n) {
-    struct userprog_line l = userprog_line(buf, n);
-    fail_on_fail_line(p, &l);
-    if (p->pid == top && userprog_line_starts(&l, "wait_order: reaped child ") && l.count >= 2) {
-        int pid = l.num[1];
-        harness_check(process_find(pid) == NULL, "waitpid reaped pid %d, but its slot is still in use (%s): waitpid "
-                      "frees the slot of the zombie it reaps (process_free)", pid, state_of(pid));
-    }
+static void order_tap(struct process *p, const struct userprog_line *l) {
+    if (p->pid == watch_top && userprog_line_starts(l, "wait_order: reaped child ") && l->count >= 2)
+        watch_check_reaped(l->num[1]);
 }
 
 static void order_done(enum sched_stop why) {
-    finished(why);
+    watch_finished(why);
     userprog_check_table_empty();
     kprintf("[test] wait_any_order: every child reaped once, its slot freed, nothing leaked\n");
     harness_pass();
@@ -159,9 +112,8 @@ HARNESS_TEST(wait_any_order, "codes delays order") {
     char line[128];
     ksnprintf(line, sizeof line, "wait_order %s %s %s", codes ? codes : "1,2,3", delays ? delays : "0,0,0",
               order ? order : "1");
-    userprog_begin();
-    sysio_set_write_tap(order_tap);
-    top = userprog_spawn_line(line);
+    watch_begin(order_tap, NULL);
+    watch_spawn("%s", line);
     userprog_run(order_done);
 }
 
@@ -170,17 +122,18 @@ HARNESS_TEST(wait_any_order, "codes delays order") {
 static int bystander;
 
 static void errors_done(enum sched_stop why) {
-    finished(why);
+    watch_finished(why);
     userprog_check_test_exit(bystander, 0);
     kprintf("[test] wait_errors: waitpid returned -1 for every pid that is not a child\n");
     harness_pass();
 }
 
 HARNESS_TEST(wait_errors, "ticks") {
-    userprog_begin();
-    sysio_set_write_tap(fail_tap);
-    top = spawn("wait_errors %u", 2, 0); // the bystander is pid 2
-    bystander = spawn("t_sleep %u", harness_param_u32("ticks", 20), 0);
+    watch_begin(NULL, NULL);
+    watch_spawn("wait_errors %u", 2); // the bystander is pid 2
+    char line[32];
+    ksnprintf(line, sizeof line, "t_sleep %u", harness_param_u32("ticks", 20));
+    bystander = userprog_spawn_line(line);
     harness_check(bystander == 2, "the bystander is pid %d, expected 2", bystander);
     userprog_run(errors_done);
 }
@@ -189,29 +142,26 @@ HARNESS_TEST(wait_errors, "ticks") {
 
 static bool nohang_seen;
 
-static void nohang_tap(struct process *p, const char *buf, uint32_t n) {
-    struct userprog_line l = userprog_line(buf, n);
-    fail_on_fail_line(p, &l);
-    if (p->pid == top && userprog_line_contains(&l, "returned 0 while child ") && l.count == 3) {
-        int pid = l.num[2];
+static void nohang_tap(struct process *p, const struct userprog_line *l) {
+    if (p->pid == watch_top && userprog_line_contains(l, "returned 0 while child ") && l->count == 3) {
+        int pid = l->num[2];
         struct process *child = process_find(pid);
         harness_check(child && child->state != PROC_ZOMBIE, "waitpid(WNOHANG) returned 0, but child %d is %s", pid,
-                      state_of(pid));
+                      watch_state_of(pid));
         nohang_seen = true;
     }
 }
 
 static void nohang_done(enum sched_stop why) {
-    finished(why);
+    watch_finished(why);
     harness_check(nohang_seen, "the parent never reported waitpid(WNOHANG) returning 0");
     kprintf("[test] wait_nohang: WNOHANG returned 0 while the child ran, then its pid\n");
     harness_pass();
 }
 
 HARNESS_TEST(wait_nohang, "ticks code") {
-    userprog_begin();
-    sysio_set_write_tap(nohang_tap);
-    top = spawn("wait_nohang %u %u", harness_param_u32("ticks", 5), harness_param_u32("code", 9));
+    watch_begin(nohang_tap, NULL);
+    watch_spawn("wait_nohang %u %u", harness_param_u32("ticks", 5), harness_param_u32("code", 9));
     userprog_run(nohang_done);
 }
 
@@ -219,25 +169,8 @@ HARNESS_TEST(wait_nohang, "ticks code") {
 
 static int late_seen;
 
-// Each time the kernel idles: nobody may sleep in waitpid next to a zombie
-// child of its own, since nothing would ever wake it.
-static void no_lost_wakeup(void) {
-    PROCESS_FOREACH(w) {
-        if (!in_waitpid(w))
-            continue;
-        PROCESS_FOREACH(c) {
-            harness_check(c->state != PROC_ZOMBIE || c->parent != w, "pid %d (%s) sleeps in waitpid although its "
-                          "child pid %d is a zombie, and nothing will wake it%s", w->pid, w->name, c->pid,
-                          w->pid == 1 ? ": when exit hands children to init and one of them is a zombie already, it "
-                                        "must wake init" : ": exit must wake the parent");
-        }
-    }
-}
-
-static void orphans_tap(struct process *p, const char *buf, uint32_t n) {
-    struct userprog_line l = userprog_line(buf, n);
-    fail_on_fail_line(p, &l);
-    if (!userprog_line_contains(&l, " sees its parent is now "))
+static void orphans_tap(struct process *p, const struct userprog_line *l) {
+    if (!userprog_line_contains(l, " sees its parent is now "))
         return;
     struct process *init = process_init_proc();
     harness_check(p->parent == init && init, "pid %d's parent exited, but pid %d was not handed to init: its parent "
@@ -247,7 +180,7 @@ static void orphans_tap(struct process *p, const char *buf, uint32_t n) {
 }
 
 static void orphans_done(enum sched_stop why) {
-    finished(why);
+    watch_finished(why);
     userprog_check_table_empty();
     harness_check(late_seen > 0, "no orphan reported its new parent");
     kprintf("[test] wait_orphans: %d orphans handed to init while alive, the others as zombies; init reaped them "
@@ -256,10 +189,8 @@ static void orphans_done(enum sched_stop why) {
 }
 
 HARNESS_TEST(wait_orphans, "early late") {
-    userprog_begin();
-    sysio_set_write_tap(orphans_tap);
-    sched_set_idle_hook(no_lost_wakeup);
-    top = spawn("wait_orphan %u %u", harness_param_u32("early", 2), harness_param_u32("late", 2));
+    watch_begin(orphans_tap, NULL);
+    int top = watch_spawn("wait_orphan %u %u", harness_param_u32("early", 2), harness_param_u32("late", 2));
     harness_check(top == 1, "the test program is pid %d: it must be pid 1, init", top);
     userprog_run(orphans_done);
 }
@@ -269,31 +200,29 @@ HARNESS_TEST(wait_orphans, "early late") {
 static uint32_t cycle_frames;
 static int cycle_slots, cycles_checked;
 
-static void cycles_tap(struct process *p, const char *buf, uint32_t n) {
-    struct userprog_line l = userprog_line(buf, n);
-    fail_on_fail_line(p, &l);
-    if (p->pid != top)
+static void cycles_tap(struct process *p, const struct userprog_line *l) {
+    if (p->pid != watch_top)
         return;
-    if (userprog_line_contains(&l, "warm-up cycle done")) {
+    if (userprog_line_contains(l, "warm-up cycle done")) {
         cycle_frames = pmm_free_count();
         cycle_slots = userprog_slots_in_use();
-    } else if (userprog_line_starts(&l, "wait_cycles: ") && l.count == 1) {
+    } else if (userprog_line_starts(l, "wait_cycles: ") && l->count == 1) {
         int slots = userprog_slots_in_use();
         uint32_t now = pmm_free_count();
         if (now != cycle_frames)
             memmap_report(top); // the report draws the map, the leaked frames marked
         harness_check(slots == cycle_slots, "after %d cycles %d process slots are in use, %d after the first: the "
-                      "children stay zombies (waitpid must free the slot it reaps, process_free)", l.num[0], slots,
+                      "children stay zombies (waitpid must free the slot it reaps, process_free)", l->num[0], slots,
                       cycle_slots);
         harness_check(now == cycle_frames, "after %d cycles %u frames are free, %u after the first: %d frames "
-                      "leaked (does exit free the address space?)", l.num[0], now, cycle_frames,
+                      "leaked (does exit free the address space?)", l->num[0], now, cycle_frames,
                       (int)(cycle_frames - now));
-        cycles_checked = l.num[0];
+        cycles_checked = l->num[0];
     }
 }
 
 static void cycles_done(enum sched_stop why) {
-    finished(why);
+    watch_finished(why);
     userprog_check_table_empty();
     kprintf("[test] wait_cycles: after %d cycles the free frames and the process table are as after the first\n",
             cycles_checked);
@@ -301,16 +230,15 @@ static void cycles_done(enum sched_stop why) {
 }
 
 HARNESS_TEST(wait_cycles, "cycles") {
-    userprog_begin();
-    sysio_set_write_tap(cycles_tap);
-    top = spawn("wait_cycles %u", harness_param_u32("cycles", 200), 0);
+    watch_begin(cycles_tap, NULL);
+    watch_spawn("wait_cycles %u", harness_param_u32("cycles", 200));
     userprog_run(cycles_done);
 }
 
 // ---- wait_killed: a faulting child is reported killed ----------------------
 
 static void killed_done(enum sched_stop why) {
-    finished(why);
+    watch_finished(why);
     kprintf("[test] wait_killed: the status said killed by a signal for one child, exited for the other\n");
     harness_pass();
 }
@@ -320,9 +248,8 @@ HARNESS_TEST(wait_killed, "fault signal code") {
     char line[96];
     ksnprintf(line, sizeof line, "wait_killed %s %u %u", fault ? fault : "null", harness_param_u32("signal", SIGSEGV),
               harness_param_u32("code", 5));
-    userprog_begin();
-    sysio_set_write_tap(fail_tap);
-    top = userprog_spawn_line(line);
+    watch_begin(NULL, NULL);
+    watch_spawn("%s", line);
     userprog_run(killed_done);
 }
 
@@ -331,14 +258,13 @@ HARNESS_TEST(wait_killed, "fault signal code") {
 static uint32_t shell_frames;
 static bool shell_prompted, forktest_ok, hello_ran;
 
-static void shell_tap(struct process *p, const char *buf, uint32_t n) {
-    struct userprog_line l = userprog_line(buf, n);
-    if (!shell_prompted && strcmp(p->name, "sh") == 0 && strcmp(l.text, "$ ") == 0) {
+static void shell_tap(struct process *p, const struct userprog_line *l) {
+    if (!shell_prompted && strcmp(p->name, "sh") == 0 && strcmp(l->text, "$ ") == 0) {
         shell_prompted = true; // init and the shell are up: what the session must come back to
         shell_frames = pmm_free_count();
     }
-    forktest_ok |= strcmp(p->name, "forktest") == 0 && strcmp(l.text, "forktest: OK") == 0;
-    hello_ran |= strcmp(p->name, "hello") == 0 && userprog_line_starts(&l, "hello, world");
+    forktest_ok |= strcmp(p->name, "forktest") == 0 && strcmp(l->text, "forktest: OK") == 0;
+    hello_ran |= strcmp(p->name, "hello") == 0 && userprog_line_starts(l, "hello, world");
 }
 
 // The shutdown builtin: the session is over.
@@ -349,9 +275,9 @@ static void shell_shutdown(void) {
         harness_check(p->state != PROC_ZOMBIE, "pid %d (%s) is a zombie at the end of the session: nobody reaped it",
                       p->pid, p->name);
     }
-    harness_check(userprog_slots_in_use() == 2 && in_waitpid(process_find(top)), "at the end of the session, %d "
-                  "processes are left (expected init, blocked in waitpid, and the shell); init is %s",
-                  userprog_slots_in_use(), state_of(top));
+    harness_check(userprog_slots_in_use() == 2 && watch_in_waitpid(process_find(watch_top)), "at the end of the "
+                  "session, %d processes are left (expected init, blocked in waitpid, and the shell); init is %s",
+                  userprog_slots_in_use(), watch_state_of(watch_top));
     uint32_t now = pmm_free_count();
     harness_check(now == shell_frames, "after forktest and hello %u frames are free, %u at the first prompt: %d "
                   "leaked", now, shell_frames, (int)(shell_frames - now));
@@ -360,14 +286,14 @@ static void shell_shutdown(void) {
 }
 
 static void shell_stopped(enum sched_stop why) {
-    harness_fail("%s", why == SCHED_DEADLOCK ? "deadlock: every process is blocked in waitpid"
-                                             : "every process ended, init included");
+    if (why == SCHED_DEADLOCK)
+        watch_explain_deadlock();
+    harness_fail("every process ended, init included");
 }
 
 HARNESS_TEST(shell, "") {
-    userprog_begin();
-    sysio_set_write_tap(shell_tap);
+    watch_begin(shell_tap, NULL);
     sys_set_shutdown_hook(shell_shutdown);
-    top = userprog_spawn_line("init"); // as the kernel starts it without a test (kernel/main.c)
+    watch_spawn("init"); // as the kernel starts it without a test (kernel/main.c)
     userprog_run(shell_stopped);
 }

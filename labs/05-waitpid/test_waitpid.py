@@ -25,15 +25,31 @@ def test_wait_errors(boot):
     run.expect_trace("wait_errors.trace")
 
 
+def test_wait_bad_status(boot):
+    run = boot("wait_bad_status", code=boot.rng.randrange(256))
+    run.expect_trace("wait_bad_status.trace")
+
+
 def test_wait_nohang(boot):
     run = boot("wait_nohang", ticks=boot.rng.randrange(3, 10), code=boot.rng.randrange(256))
     run.expect_trace("wait_nohang.trace")
+
+
+def test_wait_scan(boot):
+    run = boot("wait_scan")
+    run.expect_trace("wait_scan.trace", n=31)  # NPROC (kernel/process.h) - 1
 
 
 def test_wait_orphans(boot):
     early, late = boot.rng.randrange(1, 5), boot.rng.randrange(1, 5)
     run = boot("wait_orphans", early=early, late=late)
     run.expect_trace("wait_orphans.trace", orphans=early + late, reaped=1 + early + late, late_count=late)
+
+
+def test_wait_zombie(boot):
+    run = boot("wait_zombie", pages=boot.rng.randrange(1, 64), code1=boot.rng.randrange(256),
+               code2=boot.rng.randrange(256))
+    run.expect_trace("wait_zombie.trace")
 
 
 def test_wait_cycles(boot):
