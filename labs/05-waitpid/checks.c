@@ -210,7 +210,7 @@ static void cycles_tap(struct process *p, const struct userprog_line *l) {
         int slots = userprog_slots_in_use();
         uint32_t now = pmm_free_count();
         if (now != cycle_frames)
-            memmap_report(top); // the report draws the map, the leaked frames marked
+            memmap_report(watch_top); // the report draws the map, the leaked frames marked
         harness_check(slots == cycle_slots, "after %d cycles %d process slots are in use, %d after the first: the "
                       "children stay zombies (waitpid must free the slot it reaps, process_free)", l->num[0], slots,
                       cycle_slots);
