@@ -95,7 +95,7 @@ def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list
         replace = {"paging.c": ROOT / "solutions" / "paging.c"} if args.reference_paging else {}
         kernel = build.build_submission(args.submission or ROOT, work, replace)
     notes = [] if args.reference or args.upto or args.submission else changed_outside_gaps()
-    return kernel.elf, kernel.warnings, notes
+    return kernel.elf, kernel.warnings, [kernel.build_mode, *notes]
 
 
 def git(*args: str) -> str:

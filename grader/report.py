@@ -53,7 +53,7 @@ def scoreboard(run: Run) -> str:
 
 def to_dict(run: Run) -> dict:
     return {"score": run.score, "max_score": run.max_score, "seed": run.seed, "kernel": run.kernel,
-            "tests": [{"lab": r.lab, "name": r.name, "status": r.status, "score": r.score,
+            "notes": list(run.notes), "tests": [{"lab": r.lab, "name": r.name, "status": r.status, "score": r.score,
                        "max_score": r.max_score, "output": r.output or r.summary} for r in run.results]}
 
 

@@ -1,0 +1,194 @@
+"""Compiling one gap file of a submission into an object, deciding what it
+may do from what the tools really did:
+
+1. The compiler writes assembly (-S) and the list of every file it opened
+   (-MD). Resolved to real paths, that list must hold only the gap file and
+   the kit headers gap files may include; a line splice, a macro, _Pragma
+   or #include_next changes nothing to that. (__has_include, which opens
+   nothing, is poisoned by kernel/gap_prelude.h.)
+2. The assembly is screened (grader/screen.py) before the assembler reads
+   it: no directive that reads a file or builds other directives.
+3. Compiler and assembler run confined (grader/confine.py) and, where
+   bubblewrap works, sandboxed (grader/sandbox.py).
+Diagnostics reach the student through grader/diagnostics.py, which quotes
+no file but the gap file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import confine, diagnostics, screen
+from .sandbox import Sandbox, probe
+
+# A fatal error on a header it could not open: "NAME: No such file or directory".
+_CANNOT_OPEN = re.compile(r"^(.+): ([A-Z][a-z]+(?: [a-z]+)*)$")
+
+
+class BuildError(Exception):
+    """The submission did not build; the message says why, for a student."""
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The kit's compiler and flags for gap files, as the Makefile says."""
+    cc: str
+    cflags: tuple[str, ...]
+    arch: tuple[str, ...]
+
+    @classmethod
+    def from_make(cls, root: Path) -> Toolchain:
+        result = subprocess.run(["make", "-s", "--no-print-directory", "print-gap-build"], cwd=root,
+                                capture_output=True, text=True, timeout=60)
+        lines = result.stdout.splitlines()
+        if result.returncode != 0 or len(lines) != 3:
+            raise RuntimeError(f"make print-gap-build failed:\n{result.stdout}{result.stderr}")
+        return cls(lines[0], tuple(lines[1].split()), tuple(lines[2].split()))
+
+
+@dataclass(frozen=True)
+class Compiled:
+    obj: Path
+    source: Path  # the private copy the compiler read
+    warnings: tuple[str, ...]
+
+
+def read_deps(path: Path) -> list[str]:
+    """The prerequisites in a make-style dependency file written with
+    `-MT gap` (escaped spaces, '#' and '$' undone)."""
+    text = path.read_text(errors="surrogateescape").replace("\\\n", " ")
+    target, _, rest = text.partition(":")
+    if target.strip() != "gap":
+        raise ValueError(f"unexpected dependency file {path}")
+    words = re.findall(r"(?:\\.|[^\s\\])+", rest)
+    return [re.sub(r"\\(.)", r"\1", w).replace("$$", "$") for w in words]
+
+
+@dataclass(frozen=True)
+class GapCompiler:
+    """How gap files are compiled here: toolchain, sandbox, limits and the
+    real paths of the headers a gap file may read."""
+    root: Path
+    toolchain: Toolchain
+    sandbox: Sandbox
+    headers: frozenset[str]
+    allowed_names: tuple[str, ...]  # the headers a gap file may name, for messages
+    limits: confine.Limits = field(default_factory=confine.Limits)
+
+    @classmethod
+    def here(cls, root: Path, allowed_names: tuple[str, ...], folder: Path,
+             limits: confine.Limits | None = None) -> GapCompiler:
+        """Probes the toolchain, the sandbox and the allowed headers (the
+        documented ones and whatever they include), working in `folder`."""
+        tc = Toolchain.from_make(root)
+        folder.mkdir(parents=True, exist_ok=True)
+        probe_c = folder / "allowed-headers.c"
+        probe_c.write_text("".join(f'#include "{h}"\n' for h in allowed_names))
+        deps = folder / "allowed-headers.d"
+        result = subprocess.run([tc.cc, *tc.cflags, "-M", "-MF", str(deps), "-MT", "gap", str(probe_c)], cwd=root,
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise RuntimeError(f"the kit's headers do not preprocess:\n{result.stderr}")
+        headers = {os.path.realpath(root / p) for p in read_deps(deps)} - {os.path.realpath(probe_c)}
+        probe_c.unlink()
+        deps.unlink()
+        return cls(root, tc, probe([tc.cc]), frozenset(headers), allowed_names, limits or confine.Limits())
+
+    def _run(self, argv: list[str], folder: Path, log: Path, readable: list[str], cwd: Path) -> confine.Finished:
+        """Runs a tool confined, sandboxed if possible, seeing `folder` and
+        the `readable` files."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TMPDIR": str(folder)}
+        wrapped = self.sandbox.wrap(argv, [Path(p) for p in readable], folder, cwd)
+        return confine.run(wrapped, cwd, env, self.limits, log)
+
+    def compile(self, name: str, source: Path, folder: Path, shown_as: str) -> Compiled:
+        """Compiles the gap file `source` (named `name`) in the private
+        `folder` into folder/NAME.o; raises BuildError with the student's
+        message if it may not be built."""
+        folder.mkdir(parents=True, exist_ok=True)
+        src = folder / name
+        if source.resolve() != src.resolve():
+            shutil.copyfile(source, src)
+        stem = folder / Path(name).stem
+        asm, deps = stem.with_suffix(".s"), stem.with_suffix(".d")
+        for stale in (asm, deps):
+            stale.unlink(missing_ok=True)
+        argv = [self.toolchain.cc, *self.toolchain.cflags, "-fdiagnostics-format=json", "-S", "-MD", "-MF",
+                str(deps), "-MT", "gap", "-o", str(asm), str(src)]
+        done = self._run(argv, folder, stem.with_suffix(".cc"), sorted(self.headers), self.root)
+        if done.timed_out:
+            raise BuildError(f"compiling {shown_as} took more than {self.limits.wall_seconds:.0f} s: stopped, with "
+                             f"every process it started (an #include of a pipe or a device does that)")
+        read = read_deps(deps) if deps.exists() else None
+        stderr = done.error_text()
+        found = diagnostics.parse(stderr) or []
+        source_info = diagnostics.Source(src, shown_as, src.read_text(errors="replace"), self.root, self.headers)
+        refusal = self._refusal(shown_as, done, stderr, found, read, source_info)
+        if refusal:
+            raise BuildError(refusal)
+        try:
+            screen.check_assembly(asm.read_text(errors="surrogateescape"), name, shown_as)
+        except screen.Refused as e:
+            raise BuildError(str(e)) from None
+        warnings = tuple(diagnostics.warnings(found, source_info))
+        return Compiled(self._assemble(asm, stem.with_suffix(".o"), folder, shown_as), src, warnings)
+
+    def _not_allowed(self, shown_as: str) -> str:
+        """The same words whether the file exists or not (nor which it was:
+        the spelling of its path would tell)."""
+        return (f"{shown_as} includes a file that is not allowed: gap files may include only "
+                f"{', '.join(sorted(self.allowed_names))}")
+
+    def _refusal(self, shown_as: str, done: confine.Finished, stderr: str, found: list[diagnostics.Diagnostic],
+                 read: list[str] | None, source_info: diagnostics.Source) -> str | None:
+        """Why the compile's result may not be used, or None. Told the same
+        way whether or not a file the gap file tried to open exists on this
+        machine: a poisoned name first (kernel/gap_prelude.h), then a file
+        read that is not allowed or a header that could not be opened.
+        Without the list of files read (a fatal error stops the compiler
+        before it writes it), only the fatal error is shown: an earlier
+        diagnostic could quote a file read."""
+        errors = [d for d in diagnostics.walk(found) if d.kind in ("error", "fatal error")]
+        poisoned = [d for d in errors if d.message.startswith("attempt to use poisoned")]
+        fatal = [d for d in errors if d.kind == "fatal error"]
+        allowed = self.headers | {os.path.realpath(source_info.path)}
+        if poisoned:
+            return "does not compile:\n" + "\n".join(diagnostics.render(poisoned[0], source_info)[:3])
+        if any(_CANNOT_OPEN.match(d.message) for d in fatal) or \
+                any(os.path.realpath(self.root / path) not in allowed for path in read or []):
+            return self._not_allowed(shown_as)
+        if fatal and read is None:
+            return "does not compile:\n" + "\n".join(diagnostics.render(fatal[0], source_info)[:3])
+        if errors and read is not None:
+            return "does not compile:\n" + diagnostics.errors(errors, source_info)
+        if done.returncode != 0 or read is None:
+            return self._stopped(shown_as, done, stderr)
+        return None
+
+    def _stopped(self, shown_as: str, done: confine.Finished, stderr: str) -> str:
+        """Why the compiler ended without a usable result, in the grader's
+        words (never the compiler's output: it could quote any file)."""
+        if "out of memory" in stderr or "memory exhausted" in stderr or "Cannot allocate memory" in stderr:
+            why = f"ran out of memory (limit {self.limits.memory_mb} MiB)"
+        elif done.returncode == -signal.SIGXCPU or "CPU time limit" in stderr:
+            why = f"used more than {self.limits.cpu_seconds} s of CPU time"
+        elif done.returncode == -signal.SIGXFSZ or "File size limit" in stderr:
+            why = f"wrote more than {self.limits.file_mb} MiB"
+        else:
+            why = f"stopped without a diagnostic (exit status {done.returncode})"
+        return f"compiling {shown_as}: the compiler {why}: stopped, with every process it started"
+
+    def _assemble(self, asm: Path, obj: Path, folder: Path, shown_as: str) -> Path:
+        argv = [self.toolchain.cc, *self.toolchain.arch, "-c", "-o", str(obj), str(asm)]
+        done = self._run(argv, folder, asm.with_suffix(".as"), [], folder)
+        if done.timed_out or done.returncode != 0:
+            # The assembly is the screened output of the gap file and the kit headers.
+            messages = [line.replace(str(asm), f"{shown_as} (its assembly)") for line in
+                        done.error_text(4096).splitlines() if "Assembler messages" not in line]
+            raise BuildError("the assembler refused the inline assembly:\n" + "\n".join(messages[:5]))
+        return obj

@@ -1,0 +1,79 @@
+"""Running an untrusted tool (the compiler or the assembler on a gap file)
+within limits: its own process group, CPU time, memory (address space),
+file size and wall time, with stdin closed and its output in files.
+
+Whatever happens, when run() returns no process of the group is left: a
+tool that hangs (an #include of a pipe) is killed with all its children.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import select
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int = 20
+    memory_mb: int = 512  # address space of each process
+    file_mb: int = 64  # largest file a process may write (its output included)
+    wall_seconds: float = 60.0
+
+    def apply(self) -> None:
+        """Sets the limits on the calling process (run in the child)."""
+        resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_seconds, self.cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (self.memory_mb << 20, self.memory_mb << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_mb << 20, self.file_mb << 20))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int  # negative: killed by that signal
+    timed_out: bool  # killed after limits.wall_seconds
+    seconds: float
+    stdout: Path
+    stderr: Path
+
+    def error_text(self, limit: int = 256 << 10) -> str:
+        """The start of the tool's error output (never more than `limit` bytes)."""
+        with open(self.stderr, "rb") as f:
+            return f.read(limit).decode(errors="replace")
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, output: Path) -> Finished:
+    """Runs `argv` with `limits`; its stdout and stderr go to OUTPUT.out and
+    OUTPUT.err. The whole process group is killed before returning."""
+    out, err = output.with_name(output.name + ".out"), output.with_name(output.name + ".err")
+    start = time.monotonic()
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=o, stderr=e,
+                                start_new_session=True, preexec_fn=limits.apply)
+    timed_out = not _wait_unreaped(proc, limits.wall_seconds)
+    # The leader is not reaped yet, so its group id still names this group.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    returncode = proc.wait()
+    return Finished(returncode, timed_out, time.monotonic() - start, out, err)
+
+
+def _wait_unreaped(proc: subprocess.Popen, timeout: float) -> bool:
+    """Waits until `proc` exits, without reaping it; False on timeout."""
+    if not hasattr(os, "pidfd_open"):  # not Linux: reaping first leaves a tiny window, nothing more
+        try:
+            proc.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    fd = os.pidfd_open(proc.pid)
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
