@@ -1,0 +1,177 @@
+"""Compiling gap files (grader/compile.py, confine.py, screen.py): the
+limits hold and leave no process behind, the screens accept the C a
+correct solution may contain and refuse the rest."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import build, confine, diagnostics, sandbox, screen
+from grader.compile import BuildError, GapCompiler
+from grader.sandbox import Sandbox
+
+from .test_corpus import processes_mentioning
+
+ROOT = build.ROOT
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def compiler(tmp_path_factory) -> GapCompiler:
+    return GapCompiler.here(ROOT, tuple(sorted(build.ALLOWED_INCLUDES)), tmp_path_factory.mktemp("probe"))
+
+
+def unsandboxed(compiler: GapCompiler, **limits) -> GapCompiler:
+    return dataclasses.replace(compiler, sandbox=Sandbox(None, "test"),
+                               limits=dataclasses.replace(compiler.limits, **limits))
+
+
+def gap_with(tmp_path: Path, line: str) -> Path:
+    """The reference paging.c with `line` after its includes."""
+    text = (ROOT / "solutions" / "paging.c").read_text().replace('#include "pmm.h"', '#include "pmm.h"\n' + line, 1)
+    (tmp_path / "gap").mkdir()
+    (tmp_path / "gap" / "paging.c").write_text(text)
+    return tmp_path / "gap" / "paging.c"
+
+
+def test_a_fifo_include_is_stopped_in_time_and_every_process_with_it(compiler, tmp_path):
+    fifo = tmp_path / "pipe"
+    subprocess.run(["mkfifo", str(fifo)], check=True)
+    source = gap_with(tmp_path, f'#inc\\\nlude "{fifo}"')
+    folder = tmp_path / "private"
+    seen: list[str] = []
+    errors: list[str] = []
+
+    def compile_it() -> None:
+        try:
+            unsandboxed(compiler, wall_seconds=2).compile("paging.c", source, folder, "kernel/paging.c")
+        except BuildError as e:
+            errors.append(str(e))
+
+    worker = threading.Thread(target=compile_it)
+    start = time.monotonic()
+    worker.start()
+    while worker.is_alive() and not seen:
+        seen = [c for c in processes_mentioning(str(folder)) if "cc1" in c]
+        time.sleep(0.05)
+    worker.join()
+    assert seen, "cc1 never ran: the test did not exercise the pipe"
+    assert errors and "took more than 2 s: stopped, with every process it started" in errors[0], errors
+    assert time.monotonic() - start < 30
+    assert not processes_mentioning(str(folder)), "the compiler's processes outlived the limit"
+
+
+def test_the_cpu_limit_stops_a_busy_tool(tmp_path):
+    done = confine.run(["sh", "-c", "while :; do :; done"], tmp_path, {"PATH": "/usr/bin:/bin"},
+                       confine.Limits(cpu_seconds=1, wall_seconds=60), tmp_path / "busy")
+    assert not done.timed_out and done.returncode in (-signal.SIGXCPU, -signal.SIGKILL), done
+
+
+def test_a_timeout_kills_the_whole_process_group(tmp_path):
+    marker = f"{300 + secrets.randbelow(1000)}.{secrets.randbelow(10**6)}"
+    done = confine.run(["sh", "-c", f"sleep {marker} & sleep {marker}; wait"], tmp_path, {"PATH": "/usr/bin:/bin"},
+                       confine.Limits(wall_seconds=1), tmp_path / "sleepy")
+    assert done.timed_out
+    assert not [c for c in processes_mentioning(marker) if c.startswith("sleep")]
+
+
+def test_a_plain_build_shows_a_host_file_that_the_grader_never_shows(compiler, tmp_path):
+    secret = f"CANARY-{secrets.token_hex(8)}"
+    canary = tmp_path / "canary.h"
+    canary.write_text(f"#error {secret}\n")
+    source = gap_with(tmp_path, f'#inc\\\nlude "{canary}"')
+    # The attack is real: the kit's own compile rule prints the line.
+    plain = subprocess.run(["make", "-s", f"OUT={tmp_path / 'plain'}", f"GAP_DIR={source.parent}",
+                            f"{tmp_path / 'plain'}/paging.o"], cwd=ROOT, capture_output=True, text=True)
+    assert plain.returncode != 0 and secret in plain.stderr
+    with pytest.raises(BuildError) as refused:
+        unsandboxed(compiler).compile("paging.c", source, tmp_path / "private", "kernel/paging.c")
+    assert "includes a file that is not allowed" in str(refused.value) and secret not in str(refused.value)
+
+
+def test_ordinary_c_passes_every_screen(compiler, tmp_path):
+    """Constructs the reference happens not to use (switch tables, 64-bit
+    arithmetic, struct copies, atomics, __builtin_trap, ...) build."""
+    compiled = compiler.compile("paging.c", DATA / "ordinary.c", tmp_path, "kernel/paging.c")
+    build.check_objects({"paging.c": compiled})
+
+
+def test_every_usual_privileged_instruction_is_refused():
+    for reason, names in screen.REASONS.items():
+        for name in names:
+            why = screen.refusal(screen.Instruction("f", "kernel/paging.c:1", f"{name} $0x1"))
+            assert why == reason, (name, why)
+    for text in ("mov %cr4,%eax", "mov %eax,%cr2", "mov %eax,%db7", "mov %ax,%ds", "push %fs", "lret"):
+        assert screen.refusal(screen.Instruction("f", "", text)), text
+    for text in ("mov %cr3,%eax", "mov %eax,%cr0", "invlpg (%eax)", "rep stos %eax,%es:(%edi)",
+                 "lock cmpxchg %ecx,(%edx)", "cs nopw 0x0(%eax,%eax,1)", "movzbl (%eax),%eax", "jle 1f"):
+        assert screen.refusal(screen.Instruction("f", "", text)) is None, text
+
+
+@pytest.mark.parametrize("asm, refused", [
+    ('\t.long\t1\n\t.string\t"a;b#c\\"d"\n', None),
+    ('#APP\n# 12 "x.c" 1\n\tinvlpg (%eax)\n# 0 "" 2\n#NO_APP\n', None),
+    ('label: .incbin "f"\n', "'.incbin'"),
+    ('\t.long 1 ; .include "f"\n', "'.include'"),
+    ('\t.INCBIN "f"\n', "'.INCBIN'"),
+    ("\t.byte '\" ; .incbin \"f\" ; .byte '\"\n", "this assembly is not allowed"),
+    ('\t.long 1 # ; .incbin "f"\n', "this assembly is not allowed"),
+    ('/* x */ .incbin "f"\n', "this assembly is not allowed"),
+    ('# comment ; .incbin "f"\n', "this assembly line is not allowed"),
+    ('"quoted label": .incbin "f"\n', "this assembly is not allowed"),
+    ('\tfoo = harness_pass\n', "assigning the symbol 'foo'"),
+    ('\t.set foo, harness_pass\n', "'.set'"),
+    ('\t.string "unterminated\n', "an unterminated string"),
+    ('\t.altmacro\n', "'.altmacro'"),
+    ('\t.rept 3\n\tnop\n\t.endr\n', "'.rept'"),
+])
+def test_the_assembly_screen(asm, refused):
+    if refused is None:
+        screen.check_assembly(asm, "paging.c", "kernel/paging.c")
+    else:
+        with pytest.raises(screen.Refused, match=refused.replace(".", r"\.").replace("(", r"\(")):
+            screen.check_assembly(asm, "paging.c", "kernel/paging.c")
+
+
+def test_diagnostics_quote_only_the_gap_file(tmp_path):
+    gap = tmp_path / "paging.c"
+    gap.write_text("int a;\nint b = ;\n")
+    where = {"file": str(gap), "line": 2, "column": 9}
+    elsewhere = {"file": "/etc/hostname", "line": 1, "column": 1}
+    # gcc 12 may file an error as the child of a warning.
+    doc = [{"kind": "warning", "message": "look", "option": "-Wcpp", "locations": [{"caret": elsewhere}],
+            "children": [{"kind": "error", "message": "expected expression", "locations": [{"caret": where}]}]}]
+    found = diagnostics.parse(json.dumps(doc) + "\ncompilation terminated.\n")
+    src = diagnostics.Source(gap, "kernel/paging.c", gap.read_text(), tmp_path, frozenset())
+    text = diagnostics.errors(found, src)
+    assert text.splitlines() == ["kernel/paging.c:2:9: error: expected expression", "    2 | int b = ;",
+                                 "      |         ^"]
+    assert diagnostics.warnings(found, src) == ["/etc/hostname: warning in a file other than the gap file "
+                                                "(not shown)"]
+
+
+def test_without_bubblewrap_the_build_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on this PATH
+    box = sandbox.probe([])
+    assert box.bwrap is None and "not sandboxed (no bwrap" in box.note
+
+
+def test_the_sandbox_shows_the_compiler_nothing_else(compiler, tmp_path):
+    if not compiler.sandbox.bwrap:
+        pytest.skip(f"bubblewrap does not run here: {compiler.sandbox.reason}")
+    secret = ROOT / "solutions" / "paging.c"
+    header = sorted(compiler.headers)[0]
+    script = f"ls /; [ -e {secret} ] || [ -e /etc/hostname ] || echo refused; [ -s {header} ] && echo header"
+    out = subprocess.run(compiler.sandbox.wrap(["sh", "-c", script], [Path(header)], tmp_path, tmp_path),
+                         capture_output=True, text=True, timeout=30).stdout.split()
+    system = {Path(d).name for d in sandbox.SYSTEM_DIRS if Path(d).exists()}
+    top = {Path(header).parts[1], tmp_path.parts[1]}
+    assert set(out[:-2]) == system | top and out[-2:] == ["refused", "header"], out
