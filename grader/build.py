@@ -101,36 +101,55 @@ def check_source(name: str, text: str) -> None:
         raise BuildError(f"{name}:{line}: '{m.group(0)}' is not allowed in a gap file")
 
 
-def build_kernel(gap_dir: Path, out: Path) -> Kernel:
+def build_kernel(gap_dir: Path, out: Path, prebuilt: dict[str, Path] | None = None) -> Kernel:
     """Compiles the gap files found in `gap_dir` (private copies or kit
     sources) in out/src/, checks their objects and links them with the
-    trusted objects into out/kernel.elf."""
-    for name in GAP_FILES:
-        if (gap_dir / name).exists():
-            check_source(name, (gap_dir / name).read_text(errors="replace"))
+    trusted objects into out/kernel.elf. `prebuilt` gives trusted objects
+    for some gap files instead (the reference paging.o of a kit shipped
+    without solutions/)."""
+    prebuilt = prebuilt or {}
+    names = [name for name in GAP_FILES if name not in prebuilt and (gap_dir / name).exists()]
+    for name in names:
+        check_source(name, (gap_dir / name).read_text(errors="replace"))
     out.mkdir(parents=True, exist_ok=True)
     compiler = GapCompiler.here(ROOT, tuple(sorted(ALLOWED_INCLUDES)), out / "src")
     try:
-        compiled = [compiler.compile(name, gap_dir / name, out / "src", f"kernel/{name}")
-                    for name in GAP_FILES if (gap_dir / name).exists()]
-        check_objects({c.source.name: c for c in compiled})
+        compiled = {name: compiler.compile(name, gap_dir / name, out / "src", f"kernel/{name}") for name in names}
+        check_objects(compiled)
     except BuildError as e:
         raise BuildError(f"{e}\n({compiler.sandbox.note})") from None
-    objects = " ".join(str(c.obj) for c in compiled)
+    link(out, [c.obj for c in compiled.values()] + list(prebuilt.values()))
+    return Kernel(out / "kernel.elf", "\n".join(w for c in compiled.values() for w in c.warnings),
+                  compiler.sandbox.note)
+
+
+def link(out: Path, objects: list[Path]) -> None:
+    """Links gap objects with the trusted objects into out/kernel.elf (the
+    Makefile's rule; it compiles nothing when given GAP_OBJS)."""
+    gap_objs = " ".join(str(o) for o in objects)
     try:
-        result = _run(["make", "-s", f"-j{os.cpu_count() or 1}", "elf", f"OUT={out}", f"GAP_OBJS={objects}"],
+        result = _run(["make", "-s", f"-j{os.cpu_count() or 1}", "elf", f"OUT={out}", f"GAP_OBJS={gap_objs}"],
                       timeout=COMPILE_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise BuildError(f"linking took more than {COMPILE_TIMEOUT:.0f} s: stopped")
     if result.returncode != 0:
         raise BuildError(first_error((result.stdout + result.stderr)[:OUTPUT_LIMIT]))
-    return Kernel(out / "kernel.elf", "\n".join(w for c in compiled for w in c.warnings), compiler.sandbox.note)
+
+
+def reference_gap(name: str) -> Path:
+    """The reference for gap file `name`: solutions/NAME, or, in a kit
+    shipped without solutions/ (the Gradescope package), its object in
+    reference/ (tools/package.py builds it)."""
+    for path in (ROOT / "solutions" / name, ROOT / "reference" / name.replace(".c", ".o")):
+        if path.exists():
+            return path
+    raise BuildError(f"this kit has no reference {name} (neither solutions/{name} nor a built one)")
 
 
 def build_submission(submission: Path, work: Path, replace: dict[str, Path] | None = None) -> Kernel:
     """Copies a submission's gap files (a folder or a hand-in archive) into
     `work` and builds them; `replace` swaps some of them for other files
-    (the reference paging.c, say)."""
+    (the reference paging.c, say, or its object)."""
     from .handin import HandinError, is_archive, unpack
 
     archives = [p for p in submission.iterdir() if is_archive(p)] if submission.is_dir() else []
@@ -149,11 +168,13 @@ def build_submission(submission: Path, work: Path, replace: dict[str, Path] | No
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
+    prebuilt = {name: path for name, path in (replace or {}).items() if path.suffix == ".o"}
     for name, path in {**files, **(replace or {})}.items():
         if path.stat().st_size > 1 << 20:
             raise BuildError(f"{name} is larger than 1 MiB")
-        shutil.copyfile(path, src / name)
-    return build_kernel(src, work / "obj")
+        if name not in prebuilt:
+            shutil.copyfile(path, src / name)
+    return build_kernel(src, work / "obj", prebuilt)
 
 
 def build_partial(upto: int, work: Path) -> Kernel:

@@ -10,6 +10,9 @@ Measures, on the reference solutions:
   batch       submissions graded per minute, on 20 generated submissions
   guest cost  instructions under -icount: init_paging at 1 GiB, fork of 1 MiB,
               a fork/exit/waitpid round trip
+  build       a submission's build as the grader does it (dependency check,
+              assembly, symbol and instruction screens, sandbox) against
+              the Makefile's plain build of the same files
 Prints a table with each target met or its bound, and writes build/bench.json.
 """
 from __future__ import annotations
@@ -30,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import build, qemu, replay  # noqa: E402
+from grader import build, qemu, replay, screen  # noqa: E402
+from grader.compile import GapCompiler  # noqa: E402
 from grader.labs import all_labs  # noqa: E402
 
 CORES = os.cpu_count() or 1
@@ -162,6 +166,43 @@ def batch(work: Path, count: int = 20) -> float:
     return count / seconds * 60
 
 
+def build_costs(work: Path, runs: int = 5) -> dict[str, float]:
+    """Seconds (medians of `runs`) of building the reference's gap files:
+    the Makefile's plain compile and link, the grader's screened build in
+    each mode, and the parts of the screening on their own."""
+    def median(f) -> float:
+        times = []
+        for i in range(runs):
+            start = time.monotonic()
+            f(i)
+            times.append(time.monotonic() - start)
+        return statistics.median(times)
+
+    def plain(i: int) -> None:
+        subprocess.run(["make", "-s", f"-j{CORES}", "elf", "GAP_DIR=solutions", f"OUT={work / f'plain{i}'}"],
+                       cwd=ROOT, check=True, capture_output=True)
+
+    def screened(i: int, mode: str = "") -> None:
+        os.environ["KESTREL_SANDBOX"] = mode
+        try:
+            build.build_kernel(ROOT / "solutions", work / f"screened{mode}{i}")
+        finally:
+            del os.environ["KESTREL_SANDBOX"]
+
+    names = tuple(sorted(build.ALLOWED_INCLUDES))
+    compiler = GapCompiler.here(ROOT, names, work / "probe")
+    compiled = {g: compiler.compile(g, ROOT / "solutions" / g, work / "parts", f"kernel/{g}") for g in build.GAP_FILES}
+    assembly = {g: c.obj.with_suffix(".s").read_text() for g, c in compiled.items()}
+    return {
+        "plain": median(plain),
+        "screened": median(screened),
+        "unsandboxed": median(lambda i: screened(i, "off")),
+        "setup": median(lambda i: GapCompiler.here(ROOT, names, work / f"probe{i}")),
+        "assembly_screen": median(lambda i: [screen.check_assembly(a, g, g) for g, a in assembly.items()]),
+        "object_screens": median(lambda i: build.check_objects(compiled)),
+    }
+
+
 def guest_costs(kernel: Path) -> dict[str, int]:
     out: dict[str, int] = {}
     for test, params, mem in (("bench_init_paging", {}, 1024), ("bench_fork", {"kib": "1024"}, 64)):
@@ -199,6 +240,7 @@ def main() -> int:
         clean, loop = edit_loop(work / "tree")
         per_minute = batch(work)
         guest = guest_costs(kernel)
+        builds = build_costs(work)
     boots = len(tests)
     ideal = boots * floor / CORES
     overhead = statistics.median(t["wall"] - floor for t in tests)
@@ -210,7 +252,7 @@ def main() -> int:
                "batch_bound_per_minute": CORES * 60 / cpu,
                "ideal_parallel_s": ideal, "clean_build_s": clean, "edit_loop_s": loop,
                "batch_per_minute": per_minute, "guest_instructions": guest,
-               "median_overhead_s": overhead, "bench_s": time.monotonic() - start}
+               "median_overhead_s": overhead, "build_s": builds, "bench_s": time.monotonic() - start}
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
@@ -256,12 +298,29 @@ def render(r: dict) -> str:
         f"{'  bound: cores x 60 / CPU seconds of one full grade':<58}{r['batch_bound_per_minute']:>12.1f}/m  "
         f"({r['cpu_per_grade_s']:.1f} CPU s a submission, QEMU included)",
         "",
+        *render_builds(r["build_s"]),
+        "",
         "guest cost under -icount (instructions, exact and repeatable):",
         *[f"  {k:<30}{v:>12,}" for k, v in g.items()],
         "",
         f"bench: {r['bench_s']:.0f} s; details in build/bench.json",
     ]
     return "\n".join(lines)
+
+
+def render_builds(b: dict[str, float]) -> list[str]:
+    plain = b["plain"]
+    ratio = lambda s: f"{s * 1000:>8.0f} ms  {s / plain:>5.2f}x the plain build"  # noqa: E731
+    return [
+        "a submission's build (reference gap files, median of 5), against the Makefile's plain compile and link:",
+        f"  {'plain build (make elf)':<46}{ratio(plain)}",
+        f"  {'grader build, sandboxed (bubblewrap)':<46}{ratio(b['screened'])}",
+        f"  {'grader build, not sandboxed':<46}{ratio(b['unsandboxed'])}",
+        f"  {'  of which: toolchain, headers and sandbox probe':<46}{ratio(b['setup'])}",
+        f"  {'  of which: assembly screen':<46}{ratio(b['assembly_screen'])}",
+        f"  {'  of which: symbol, section, instruction screens':<46}{ratio(b['object_screens'])}",
+        f"  {'  the sandbox (sandboxed - not sandboxed)':<46}{ratio(b['screened'] - b['unsandboxed'])}",
+    ]
 
 
 if __name__ == "__main__":
