@@ -126,6 +126,7 @@ def build_kernel(gap_dir: Path, out: Path, prebuilt: dict[str, Path] | None = No
 def link(out: Path, objects: list[Path]) -> None:
     """Links gap objects with the trusted objects into out/kernel.elf (the
     Makefile's rule; it compiles nothing when given GAP_OBJS)."""
+    out.mkdir(parents=True, exist_ok=True)
     gap_objs = " ".join(str(o) for o in objects)
     try:
         result = _run(["make", "-s", f"-j{os.cpu_count() or 1}", "elf", f"OUT={out}", f"GAP_OBJS={gap_objs}"],
