@@ -271,10 +271,9 @@ def _check_sections(name: str, obj: Path) -> None:
 
 
 def _check_instructions(name: str, c: Compiled) -> None:
-    source = os.path.realpath(c.source)
     result = _run([binutil("objdump"), "-d", "-z", "-l", "--inlines", "--no-show-raw-insn", str(c.obj)])
+    gap = str(ROOT / c.shown_as)  # where the object's debug information says the gap file is
     try:
-        screen.check_instructions(result.stdout, lambda path: f"kernel/{name}"
-                                  if os.path.realpath(ROOT / path) == source else None)
+        screen.check_instructions(result.stdout, lambda path: c.shown_as if str(ROOT / path) == gap else None)
     except screen.Refused as e:
         raise BuildError(str(e)) from None

@@ -54,7 +54,7 @@ class Toolchain:
 @dataclass(frozen=True)
 class Compiled:
     obj: Path
-    source: Path  # the private copy the compiler read
+    shown_as: str  # the gap file's name for the student, and in the object's debug information
     warnings: tuple[str, ...]
 
 
@@ -118,8 +118,11 @@ class GapCompiler:
         asm, deps = stem.with_suffix(".s"), stem.with_suffix(".d")
         for stale in (asm, deps):
             stale.unlink(missing_ok=True)
-        argv = [self.toolchain.cc, *self.toolchain.cflags, "-fdiagnostics-format=json", "-S", "-MD", "-MF",
-                str(deps), "-MT", "gap", "-o", str(asm), str(src)]
+        # The private folder is named as the student knows it in the
+        # object (debug information, __FILE__), so that two builds of the
+        # same files give the same kernel.
+        argv = [self.toolchain.cc, *self.toolchain.cflags, f"-ffile-prefix-map={folder}={Path(shown_as).parent}",
+                "-fdiagnostics-format=json", "-S", "-MD", "-MF", str(deps), "-MT", "gap", "-o", str(asm), str(src)]
         done = self._run(argv, folder, stem.with_suffix(".cc"), sorted(self.headers), self.root)
         if done.timed_out:
             raise BuildError(f"compiling {shown_as} took more than {self.limits.wall_seconds:.0f} s: stopped, with "
@@ -136,7 +139,7 @@ class GapCompiler:
         except screen.Refused as e:
             raise BuildError(str(e)) from None
         warnings = tuple(diagnostics.warnings(found, source_info))
-        return Compiled(self._assemble(asm, stem.with_suffix(".o"), folder, shown_as), src, warnings)
+        return Compiled(self._assemble(asm, stem.with_suffix(".o"), folder, shown_as), shown_as, warnings)
 
     def _not_allowed(self, shown_as: str) -> str:
         """The same words whether the file exists or not (nor which it was:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -44,28 +45,31 @@ def gap_with(tmp_path: Path, line: str) -> Path:
 
 def test_a_fifo_include_is_stopped_in_time_and_every_process_with_it(compiler, tmp_path):
     fifo = tmp_path / "pipe"
-    subprocess.run(["mkfifo", str(fifo)], check=True)
+    os.mkfifo(fifo)
     source = gap_with(tmp_path, f'#inc\\\nlude "{fifo}"')
     folder = tmp_path / "private"
-    seen: list[str] = []
     errors: list[str] = []
 
     def compile_it() -> None:
         try:
-            unsandboxed(compiler, wall_seconds=2).compile("paging.c", source, folder, "kernel/paging.c")
+            unsandboxed(compiler, wall_seconds=5).compile("paging.c", source, folder, "kernel/paging.c")
         except BuildError as e:
             errors.append(str(e))
 
     worker = threading.Thread(target=compile_it)
-    start = time.monotonic()
     worker.start()
-    while worker.is_alive() and not seen:
-        seen = [c for c in processes_mentioning(str(folder)) if "cc1" in c]
-        time.sleep(0.05)
+    writer = None
+    while worker.is_alive() and writer is None:
+        try:  # succeeds once the compiler has opened the pipe to read it
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.01)
+    blocked = processes_mentioning(str(folder))  # holding the write end, the compiler waits for data
     worker.join()
-    assert seen, "cc1 never ran: the test did not exercise the pipe"
-    assert errors and "took more than 2 s: stopped, with every process it started" in errors[0], errors
-    assert time.monotonic() - start < 30
+    if writer is not None:
+        os.close(writer)
+    assert writer is not None and any("cc1" in c for c in blocked), "the compiler never opened the pipe"
+    assert errors and "took more than 5 s: stopped, with every process it started" in errors[0], errors
     assert not processes_mentioning(str(folder)), "the compiler's processes outlived the limit"
 
 
@@ -77,9 +81,10 @@ def test_the_cpu_limit_stops_a_busy_tool(tmp_path):
 
 def test_a_timeout_kills_the_whole_process_group(tmp_path):
     marker = f"{300 + secrets.randbelow(1000)}.{secrets.randbelow(10**6)}"
-    done = confine.run(["sh", "-c", f"sleep {marker} & sleep {marker}; wait"], tmp_path, {"PATH": "/usr/bin:/bin"},
-                       confine.Limits(wall_seconds=1), tmp_path / "sleepy")
-    assert done.timed_out
+    script = f"sleep {marker} & sleep {marker} & touch started; wait"
+    done = confine.run(["sh", "-c", script], tmp_path, {"PATH": "/usr/bin:/bin"}, confine.Limits(wall_seconds=3),
+                       tmp_path / "sleepy")
+    assert done.timed_out and (tmp_path / "started").exists(), "the children never started"
     assert not [c for c in processes_mentioning(marker) if c.startswith("sleep")]
 
 
