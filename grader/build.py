@@ -114,7 +114,7 @@ def build_kernel(gap_dir: Path, out: Path, prebuilt: dict[str, Path] | None = No
     out.mkdir(parents=True, exist_ok=True)
     compiler = GapCompiler.here(ROOT, tuple(sorted(ALLOWED_INCLUDES)), out / "src")
     try:
-        compiled = {name: compiler.compile(name, gap_dir / name, out / "src", f"kernel/{name}") for name in names}
+        compiled = compiler.compile({name: gap_dir / name for name in names}, out / "src")
         check_objects(compiled)
     except BuildError as e:
         raise BuildError(f"{e}\n({compiler.sandbox.note})") from None

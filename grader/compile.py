@@ -70,6 +70,37 @@ def read_deps(path: Path) -> list[str]:
 
 
 @dataclass(frozen=True)
+class _Gap:
+    """The files of one gap file's build in the private folder."""
+    name: str
+    folder: Path
+
+    @property
+    def src(self) -> Path:
+        return self.folder / self.name
+
+    @property
+    def stem(self) -> Path:
+        return self.folder / Path(self.name).stem
+
+    @property
+    def asm(self) -> Path:
+        return self.stem.with_suffix(".s")
+
+    @property
+    def deps(self) -> Path:
+        return self.stem.with_suffix(".d")
+
+    @property
+    def obj(self) -> Path:
+        return self.stem.with_suffix(".o")
+
+    @property
+    def shown_as(self) -> str:
+        return f"kernel/{self.name}"
+
+
+@dataclass(frozen=True)
 class GapCompiler:
     """How gap files are compiled here: toolchain, sandbox, limits and the
     real paths of the headers a gap file may read."""
@@ -99,47 +130,64 @@ class GapCompiler:
         deps.unlink()
         return cls(root, tc, probe([tc.cc]), frozenset(headers), allowed_names, limits or confine.Limits())
 
-    def _run(self, argv: list[str], folder: Path, log: Path, readable: list[str], cwd: Path) -> confine.Finished:
-        """Runs a tool confined, sandboxed if possible, seeing `folder` and
+    def _start(self, argv: list[str], folder: Path, log: Path, readable: list[str], cwd: Path) -> confine.Running:
+        """Starts a tool confined, sandboxed if possible, seeing `folder` and
         the `readable` files."""
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TMPDIR": str(folder)}
         wrapped = self.sandbox.wrap(argv, [Path(p) for p in readable], folder, cwd)
-        return confine.run(wrapped, cwd, env, self.limits, log)
+        return confine.start(wrapped, cwd, env, self.limits, log)
 
-    def compile(self, name: str, source: Path, folder: Path, shown_as: str) -> Compiled:
-        """Compiles the gap file `source` (named `name`) in the private
+    def compile(self, sources: dict[str, Path], folder: Path) -> dict[str, Compiled]:
+        """Compiles gap files (name -> file) side by side in the private
         `folder` into folder/NAME.o; raises BuildError with the student's
-        message if it may not be built."""
+        message, for the first file in `sources` order that may not be
+        built."""
         folder.mkdir(parents=True, exist_ok=True)
-        src = folder / name
-        if source.resolve() != src.resolve():
-            shutil.copyfile(source, src)
-        stem = folder / Path(name).stem
-        asm, deps = stem.with_suffix(".s"), stem.with_suffix(".d")
-        for stale in (asm, deps):
-            stale.unlink(missing_ok=True)
+        gaps = [_Gap(name, folder) for name in sources]
+        for gap in gaps:
+            if sources[gap.name].resolve() != gap.src.resolve():
+                shutil.copyfile(sources[gap.name], gap.src)
+            for stale in (gap.asm, gap.deps, gap.obj):
+                stale.unlink(missing_ok=True)
         # The private folder is named as the student knows it in the
         # object (debug information, __FILE__), so that two builds of the
         # same files give the same kernel.
-        argv = [self.toolchain.cc, *self.toolchain.cflags, f"-ffile-prefix-map={folder}={Path(shown_as).parent}",
-                "-fdiagnostics-format=json", "-S", "-MD", "-MF", str(deps), "-MT", "gap", "-o", str(asm), str(src)]
-        done = self._run(argv, folder, stem.with_suffix(".cc"), sorted(self.headers), self.root)
+        flags = [*self.toolchain.cflags, f"-ffile-prefix-map={folder}=kernel", "-fdiagnostics-format=json", "-S",
+                 "-MD", "-MT", "gap"]
+        running = [self._start([self.toolchain.cc, *flags, "-MF", str(g.deps), "-o", str(g.asm), str(g.src)],
+                               folder, g.stem.with_suffix(".cc"), sorted(self.headers), self.root) for g in gaps]
+        finished = [r.finish() for r in running]  # all of them, before any error is raised
+        warnings = {g.name: self._judge(g, done) for g, done in zip(gaps, finished)}
+        running = [self._start([self.toolchain.cc, *self.toolchain.arch, "-c", "-o", str(g.obj), str(g.asm)],
+                               folder, g.stem.with_suffix(".as"), [], folder) for g in gaps]
+        finished = [r.finish() for r in running]
+        for g, done in zip(gaps, finished):
+            if done.timed_out or done.returncode != 0:
+                # The assembly is the screened output of the gap file and the kit headers.
+                messages = [line.replace(str(g.asm), f"{g.shown_as} (its assembly)") for line in
+                            done.error_text(4096).splitlines() if "Assembler messages" not in line]
+                raise BuildError("the assembler refused the inline assembly:\n" + "\n".join(messages[:5]))
+        return {g.name: Compiled(g.obj, g.shown_as, warnings[g.name]) for g in gaps}
+
+    def _judge(self, gap: _Gap, done: confine.Finished) -> tuple[str, ...]:
+        """The warnings of a finished compile whose result may be used;
+        raises BuildError if it may not."""
         if done.timed_out:
-            raise BuildError(f"compiling {shown_as} took more than {self.limits.wall_seconds:.0f} s: stopped, with "
-                             f"every process it started (an #include of a pipe or a device does that)")
-        read = read_deps(deps) if deps.exists() else None
+            raise BuildError(f"compiling {gap.shown_as} took more than {self.limits.wall_seconds:.0f} s: stopped, "
+                             f"with every process it started (an #include of a pipe or a device does that)")
+        read = read_deps(gap.deps) if gap.deps.exists() else None
         stderr = done.error_text()
         found = diagnostics.parse(stderr) or []
-        source_info = diagnostics.Source(src, shown_as, src.read_text(errors="replace"), self.root, self.headers)
-        refusal = self._refusal(shown_as, done, stderr, found, read, source_info)
+        source = diagnostics.Source(gap.src, gap.shown_as, gap.src.read_text(errors="replace"), self.root,
+                                    self.headers)
+        refusal = self._refusal(gap.shown_as, done, stderr, found, read, source)
         if refusal:
             raise BuildError(refusal)
         try:
-            screen.check_assembly(asm.read_text(errors="surrogateescape"), name, shown_as)
+            screen.check_assembly(gap.asm.read_text(errors="surrogateescape"), gap.name, gap.shown_as)
         except screen.Refused as e:
             raise BuildError(str(e)) from None
-        warnings = tuple(diagnostics.warnings(found, source_info))
-        return Compiled(self._assemble(asm, stem.with_suffix(".o"), folder, shown_as), shown_as, warnings)
+        return tuple(diagnostics.warnings(found, source))
 
     def _not_allowed(self, shown_as: str) -> str:
         """The same words whether the file exists or not (nor which it was:
@@ -185,13 +233,3 @@ class GapCompiler:
         else:
             why = f"stopped without a diagnostic (exit status {done.returncode})"
         return f"compiling {shown_as}: the compiler {why}: stopped, with every process it started"
-
-    def _assemble(self, asm: Path, obj: Path, folder: Path, shown_as: str) -> Path:
-        argv = [self.toolchain.cc, *self.toolchain.arch, "-c", "-o", str(obj), str(asm)]
-        done = self._run(argv, folder, asm.with_suffix(".as"), [], folder)
-        if done.timed_out or done.returncode != 0:
-            # The assembly is the screened output of the gap file and the kit headers.
-            messages = [line.replace(str(asm), f"{shown_as} (its assembly)") for line in
-                        done.error_text(4096).splitlines() if "Assembler messages" not in line]
-            raise BuildError("the assembler refused the inline assembly:\n" + "\n".join(messages[:5]))
-        return obj

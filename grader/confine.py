@@ -46,22 +46,43 @@ class Finished:
             return f.read(limit).decode(errors="replace")
 
 
-def run(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, output: Path) -> Finished:
-    """Runs `argv` with `limits`; its stdout and stderr go to OUTPUT.out and
-    OUTPUT.err. The whole process group is killed before returning."""
+@dataclass
+class Running:
+    """A tool started by start(); finish() waits for it."""
+    proc: subprocess.Popen
+    limits: Limits
+    started: float
+    stdout: Path
+    stderr: Path
+
+    def finish(self) -> Finished:
+        """Waits until the tool ends or its wall time is up, then kills its
+        whole process group."""
+        left = self.limits.wall_seconds - (time.monotonic() - self.started)
+        timed_out = not _wait_unreaped(self.proc, max(0.0, left))
+        # The leader is not reaped yet, so its group id still names this group.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        returncode = self.proc.wait()
+        return Finished(returncode, timed_out, time.monotonic() - self.started, self.stdout, self.stderr)
+
+
+def start(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, output: Path) -> Running:
+    """Starts `argv` with `limits` in a process group of its own; its
+    stdout and stderr go to OUTPUT.out and OUTPUT.err. Several may run at
+    once; each must be finished."""
     out, err = output.with_name(output.name + ".out"), output.with_name(output.name + ".err")
-    start = time.monotonic()
     with open(out, "wb") as o, open(err, "wb") as e:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=o, stderr=e,
                                 start_new_session=True, preexec_fn=limits.apply)
-    timed_out = not _wait_unreaped(proc, limits.wall_seconds)
-    # The leader is not reaped yet, so its group id still names this group.
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    returncode = proc.wait()
-    return Finished(returncode, timed_out, time.monotonic() - start, out, err)
+    return Running(proc, limits, time.monotonic(), out, err)
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, output: Path) -> Finished:
+    """start() and finish(): no process of the group is left on return."""
+    return start(argv, cwd, env, limits, output).finish()
 
 
 def _wait_unreaped(proc: subprocess.Popen, timeout: float) -> bool:

@@ -191,7 +191,7 @@ def build_costs(work: Path, runs: int = 5) -> dict[str, float]:
 
     names = tuple(sorted(build.ALLOWED_INCLUDES))
     compiler = GapCompiler.here(ROOT, names, work / "probe")
-    compiled = {g: compiler.compile(g, ROOT / "solutions" / g, work / "parts", f"kernel/{g}") for g in build.GAP_FILES}
+    compiled = compiler.compile({g: ROOT / "solutions" / g for g in build.GAP_FILES}, work / "parts")
     assembly = {g: c.obj.with_suffix(".s").read_text() for g, c in compiled.items()}
     return {
         "plain": median(plain),

@@ -127,7 +127,7 @@ def reference_objects() -> dict[str, bytes]:
         source.write_bytes(subprocess.run(["git", "show", "HEAD:solutions/paging.c"], cwd=ROOT,
                                           capture_output=True, check=True).stdout)
         compiler = GapCompiler.here(ROOT, tuple(sorted(build.ALLOWED_INCLUDES)), work / "probe")
-        obj = compiler.compile("paging.c", source, work / "build", "solutions/paging.c").obj
+        obj = compiler.compile({"paging.c": source}, work / "build")["paging.c"].obj
         subprocess.run([build.binutil("objcopy"), "--strip-debug", str(obj)], check=True)
         return {"reference/paging.o": obj.read_bytes()}
 

@@ -52,7 +52,7 @@ def test_a_fifo_include_is_stopped_in_time_and_every_process_with_it(compiler, t
 
     def compile_it() -> None:
         try:
-            unsandboxed(compiler, wall_seconds=5).compile("paging.c", source, folder, "kernel/paging.c")
+            unsandboxed(compiler, wall_seconds=5).compile({"paging.c": source}, folder)
         except BuildError as e:
             errors.append(str(e))
 
@@ -98,15 +98,14 @@ def test_a_plain_build_shows_a_host_file_that_the_grader_never_shows(compiler, t
                             f"{tmp_path / 'plain'}/paging.o"], cwd=ROOT, capture_output=True, text=True)
     assert plain.returncode != 0 and secret in plain.stderr
     with pytest.raises(BuildError) as refused:
-        unsandboxed(compiler).compile("paging.c", source, tmp_path / "private", "kernel/paging.c")
+        unsandboxed(compiler).compile({"paging.c": source}, tmp_path / "private")
     assert "includes a file that is not allowed" in str(refused.value) and secret not in str(refused.value)
 
 
 def test_ordinary_c_passes_every_screen(compiler, tmp_path):
     """Constructs the reference happens not to use (switch tables, 64-bit
     arithmetic, struct copies, atomics, __builtin_trap, ...) build."""
-    compiled = compiler.compile("paging.c", DATA / "ordinary.c", tmp_path, "kernel/paging.c")
-    build.check_objects({"paging.c": compiled})
+    build.check_objects(compiler.compile({"paging.c": DATA / "ordinary.c"}, tmp_path))
 
 
 def test_every_usual_privileged_instruction_is_refused():
