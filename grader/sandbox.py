@@ -46,7 +46,7 @@ class Sandbox:
 
 
 def _base_args(toolchain: tuple[str, ...]) -> list[str]:
-    args = ["--unshare-all", "--die-with-parent"]
+    args = ["--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
     for d in SYSTEM_DIRS:
         if os.path.islink(d):
             args += ["--symlink", os.readlink(d), d]

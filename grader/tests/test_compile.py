@@ -19,7 +19,7 @@ from grader import build, confine, diagnostics, sandbox, screen
 from grader.compile import BuildError, GapCompiler
 from grader.sandbox import Sandbox
 
-from .test_corpus import processes_mentioning
+from .processes import processes_mentioning
 
 ROOT = build.ROOT
 DATA = Path(__file__).parent / "data"

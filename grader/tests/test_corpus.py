@@ -13,6 +13,7 @@ import pytest
 
 from grader import sandbox
 
+from .processes import processes_mentioning
 from .submissions import grade, make_submission
 
 CORPUS = tomllib.loads((Path(__file__).parent / "corpus.toml").read_text())
@@ -41,19 +42,6 @@ def host_files(tmp_path: Path) -> HostFiles:
     (folder / "canary.h").write_text(f"#error {secret}\n{secret} {secret};\n")
     os.mkfifo(folder / "pipe")
     return HostFiles(folder / "canary.h", folder / "pipe", secret)
-
-
-def processes_mentioning(text: str) -> list[str]:
-    """Command lines of the running processes that contain `text`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if entry.name.isdigit() and text in cmdline and entry.name != str(os.getpid()):
-            found.append(cmdline)
-    return found
 
 
 def everything_written(graded, work: Path) -> str:
