@@ -32,8 +32,11 @@ OUTPUT_LIMIT = 64 << 10
 _INCLUDE = re.compile(r'^\s*#\s*include\b\s*(?P<arg>.*)$', re.MULTILINE)
 _INCLUDE_ARG = re.compile(r'^(?:"(?P<q>[^"/\\]+)"|<(?P<a>[^>/\\]+)>)\s*(?://.*|/\*.*)?$')
 _ASM_INCLUDE = re.compile(r"\.\s*(?:incbin|include)\b|#\s*(?:embed|include_next|import)\b", re.IGNORECASE)
-_SAFE_SECTION = re.compile(r"^\.(?:text|data|bss|rodata)(?:\.[\w.]+)?$|^\.(?:comment|note\.GNU-stack|debug_\w+|"
-                           r"rel\.[\w.]+|group|symtab|strtab|shstrtab)$", re.ASCII)
+# Sections of gap objects: code, data, debug information and the two notes
+# gcc writes (the second on Ubuntu, whose gcc marks objects for CET). No
+# other note: QEMU reads some of them (a PVH entry point) to boot a kernel.
+_SAFE_SECTION = re.compile(r"^\.(?:text|data|bss|rodata)(?:\.[\w.]+)?$|^\.(?:comment|note\.GNU-stack|"
+                           r"note\.gnu\.property|debug_\w+|rel\.[\w.]+|group|symtab|strtab|shstrtab)$", re.ASCII)
 # Symbol names of gap objects: C identifiers, gcc's local labels (.L3) and
 # static locals (counter.0); no quote or space that a tool reading symbol
 # names (tools/mksyms.sh writes them into assembly) could misread.

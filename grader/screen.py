@@ -5,7 +5,7 @@ assembler reads it) and the instructions in the object (by disassembly).
 Both screens are allow-lists, derived from what gcc emits for the
 reference solutions, the known mistakes (grader/tests/mistakes.toml) and a
 file of ordinary C a correct solution may contain
-(grader/tests/data/ordinary.c); test_screen.py checks that all of it
+(grader/tests/data/ordinary.c); test_compile.py checks that all of it
 passes. Anything else is refused, wherever it came from: inline assembly,
 strings pasted by macros, bytes emitted with .byte.
 """

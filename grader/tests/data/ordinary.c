@@ -1,7 +1,7 @@
 // C that a correct gap file may well contain although the reference does
 // not: the grader's screens (grader/screen.py) must accept all of it. The
 // directives and instructions gcc emits for this file, the reference and
-// the known mistakes are what those screens allow (test_screen.py).
+// the known mistakes are what those screens allow (test_compile.py).
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
