@@ -69,6 +69,27 @@ def read_deps(path: Path) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", w).replace("$$", "$") for w in words]
 
 
+def _env(folder: Path) -> dict[str, str]:
+    """The tools' whole environment."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TMPDIR": str(folder)}
+
+
+def _working(box: Sandbox, tc: Toolchain, folder: Path, limits: confine.Limits) -> Sandbox:
+    """`box` if the toolchain compiles in it (a C file to an object: cc1
+    and the assembler), else no sandbox and why."""
+    if not box.bwrap:
+        return box
+    src, obj = folder / "sandbox-probe.c", folder / "sandbox-probe.o"
+    src.write_text("int sandbox_probe;\n")
+    argv = box.wrap([tc.cc, *tc.arch, "-nostdinc", "-c", "-o", str(obj), str(src)], [], folder, folder)
+    done = confine.run(argv, folder, _env(folder), limits, folder / "sandbox-probe")
+    works = done.returncode == 0 and obj.exists()
+    why = (done.error_text(4096).strip().splitlines() or [f"exit status {done.returncode}"])[0]
+    for f in (src, obj, done.stdout, done.stderr):
+        f.unlink(missing_ok=True)
+    return box if works else Sandbox(None, f"bwrap cannot run the compiler here: {why}")
+
+
 @dataclass(frozen=True)
 class _Gap:
     """The files of one gap file's build in the private folder."""
@@ -128,14 +149,14 @@ class GapCompiler:
         headers = {os.path.realpath(root / p) for p in read_deps(deps)} - {os.path.realpath(probe_c)}
         probe_c.unlink()
         deps.unlink()
-        return cls(root, tc, probe([tc.cc]), frozenset(headers), allowed_names, limits or confine.Limits())
+        limits = limits or confine.Limits()
+        return cls(root, tc, _working(probe(tc.cc), tc, folder, limits), frozenset(headers), allowed_names, limits)
 
     def _start(self, argv: list[str], folder: Path, log: Path, readable: list[str], cwd: Path) -> confine.Running:
         """Starts a tool confined, sandboxed if possible, seeing `folder` and
         the `readable` files."""
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TMPDIR": str(folder)}
         wrapped = self.sandbox.wrap(argv, [Path(p) for p in readable], folder, cwd)
-        return confine.start(wrapped, cwd, env, self.limits, log)
+        return confine.start(wrapped, cwd, _env(folder), self.limits, log)
 
     def compile(self, sources: dict[str, Path], folder: Path) -> dict[str, Compiled]:
         """Compiles gap files (name -> file) side by side in the private

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import secrets
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import build, confine, diagnostics, sandbox, screen
+from grader import compile as compile_module
 from grader.compile import BuildError, GapCompiler
 from grader.sandbox import Sandbox
 
@@ -108,6 +110,13 @@ def test_ordinary_c_passes_every_screen(compiler, tmp_path):
     build.check_objects(compiler.compile({"paging.c": DATA / "ordinary.c"}, tmp_path))
 
 
+def test_warnings_are_reported_with_the_gap_files_name(compiler, tmp_path):
+    source = gap_with(tmp_path, "static int unused_helper(void) { return 1; }")
+    compiled = compiler.compile({"paging.c": source}, tmp_path / "private")["paging.c"]
+    assert compiled.warnings == ("kernel/paging.c:11:12: warning: 'unused_helper' defined but not used "
+                                 "[-Wunused-function]",)
+
+
 def test_every_usual_privileged_instruction_is_refused():
     for reason, names in screen.REASONS.items():
         for name in names:
@@ -163,9 +172,16 @@ def test_diagnostics_quote_only_the_gap_file(tmp_path):
 
 
 def test_without_bubblewrap_the_build_says_so(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on this PATH
-    box = sandbox.probe([])
-    assert box.bwrap is None and "not sandboxed (no bwrap" in box.note
+    monkeypatch.setenv("PATH", f"{tmp_path}:/nonexistent")  # no bwrap on this PATH
+    assert "build: not sandboxed (no bwrap" in sandbox.probe("gcc").note
+
+
+def test_a_sandbox_that_cannot_compile_is_not_used(compiler, tmp_path):
+    broken = dataclasses.replace(compiler.sandbox, toolchain=())  # no compiler inside
+    if not broken.bwrap:
+        pytest.skip(f"bubblewrap does not run here: {compiler.sandbox.reason}")
+    box = compile_module._working(broken, compiler.toolchain, tmp_path, confine.Limits())
+    assert box.bwrap is None and "bwrap cannot run the compiler here" in box.note, box
 
 
 def test_the_sandbox_shows_the_compiler_nothing_else(compiler, tmp_path):
@@ -173,9 +189,13 @@ def test_the_sandbox_shows_the_compiler_nothing_else(compiler, tmp_path):
         pytest.skip(f"bubblewrap does not run here: {compiler.sandbox.reason}")
     secret = ROOT / "solutions" / "paging.c"
     header = sorted(compiler.headers)[0]
-    script = f"ls /; [ -e {secret} ] || [ -e /etc/hostname ] || echo refused; [ -s {header} ] && echo header"
-    out = subprocess.run(compiler.sandbox.wrap(["sh", "-c", script], [Path(header)], tmp_path, tmp_path),
-                         capture_output=True, text=True, timeout=30).stdout.split()
-    system = {Path(d).name for d in sandbox.SYSTEM_DIRS if Path(d).exists()}
-    top = {Path(header).parts[1], tmp_path.parts[1]}
-    assert set(out[:-2]) == system | top and out[-2:] == ["refused", "header"], out
+    shell = [sandbox.bind_for(shutil.which("sh")), *compiler.sandbox.toolchain]
+    script = (f"for f in /etc/hostname /usr/include/stdio.h {secret} {header}; do [ -e $f ] && echo $f; done; "
+              "echo /*")
+    argv = dataclasses.replace(compiler.sandbox, toolchain=tuple(shell)).wrap(["sh", "-c", script], [Path(header)],
+                                                                             tmp_path, tmp_path)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert out.stdout.split("\n")[0] == header, out  # of the four, only the header is there
+    top = {"/" + Path(p).parts[1] for p in (header, tmp_path, *(d for _, d in shell))}
+    assert set(out.stdout.split("\n")[1].split()) == top | {link for link in sandbox.SYSTEM_LINKS
+                                                             if os.path.islink(link)}, out
