@@ -2,8 +2,9 @@
 within limits: its own process group, CPU time, memory (address space),
 file size and wall time, with stdin closed and its output in files.
 
-Whatever happens, when run() returns no process of the group is left: a
-tool that hangs (an #include of a pipe) is killed with all its children.
+Whatever happens, when a tool is finished no process of its group runs any
+more: a tool that hangs (an #include of a pipe) is killed with all its
+children.
 """
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ class Running:
         except ProcessLookupError:
             pass
         returncode = self.proc.wait()
+        _wait_until_gone(self.proc.pid)
         return Finished(returncode, timed_out, time.monotonic() - self.started, self.stdout, self.stderr)
 
 
@@ -83,6 +85,32 @@ def start(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, outpu
 def run(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, output: Path) -> Finished:
     """start() and finish(): no process of the group is left on return."""
     return start(argv, cwd, env, limits, output).finish()
+
+
+def _wait_until_gone(group: int, timeout: float = 10.0) -> None:
+    """Waits until no process of `group` runs any more: SIGKILL takes
+    effect when the process is next scheduled, not when kill() returns.
+    (Orphans become zombies of init; a zombie runs nothing.)"""
+    deadline = time.monotonic() + timeout
+    while _runs(group) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _runs(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    if not os.path.isdir("/proc"):
+        return False  # not Linux: the kill was sent, that is all one can know
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
 
 
 def _wait_unreaped(proc: subprocess.Popen, timeout: float) -> bool:
