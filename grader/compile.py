@@ -1,11 +1,12 @@
-"""Compiling one gap file of a submission into an object, deciding what it
-may do from what the tools really did:
+"""Compiling a submission's gap files into objects, deciding what they may
+do from what the tools really did:
 
 1. The compiler writes assembly (-S) and the list of every file it opened
    (-MD). Resolved to real paths, that list must hold only the gap file and
    the kit headers gap files may include; a line splice, a macro, _Pragma
-   or #include_next changes nothing to that. (__has_include, which opens
-   nothing, is poisoned by kernel/gap_prelude.h.)
+   or #include_next changes nothing to that. (__has_include and
+   `#pragma GCC dependency`, which open a file without listing it, are
+   poisoned by kernel/gap_prelude.h.)
 2. The assembly is screened (grader/screen.py) before the assembler reads
    it: no directive that reads a file or builds other directives.
 3. Compiler and assembler run confined (grader/confine.py) and, where
@@ -252,5 +253,5 @@ class GapCompiler:
         elif done.returncode == -signal.SIGXFSZ or "File size limit" in stderr:
             why = f"wrote more than {self.limits.file_mb} MiB"
         else:
-            why = f"stopped without a diagnostic (exit status {done.returncode})"
-        return f"compiling {shown_as}: the compiler {why}: stopped, with every process it started"
+            return f"compiling {shown_as}: the compiler ended without a diagnostic (exit status {done.returncode})"
+        return f"compiling {shown_as}: the compiler {why} and was stopped, with every process it started"
