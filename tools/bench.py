@@ -166,18 +166,11 @@ def batch(work: Path, count: int = 20) -> float:
     return count / seconds * 60
 
 
-def build_costs(work: Path, runs: int = 5) -> dict[str, float]:
+def build_costs(work: Path, runs: int = 7) -> dict[str, float]:
     """Seconds (medians of `runs`) of building the reference's gap files:
     the Makefile's plain compile and link, the grader's screened build in
-    each mode, and the parts of the screening on their own."""
-    def median(f) -> float:
-        times = []
-        for i in range(runs):
-            start = time.monotonic()
-            f(i)
-            times.append(time.monotonic() - start)
-        return statistics.median(times)
-
+    each mode (taken in turns, so that the machine's load weighs on each
+    alike), and the parts of the screening on their own."""
     def plain(i: int) -> None:
         subprocess.run(["make", "-s", f"-j{CORES}", "elf", "GAP_DIR=solutions", f"OUT={work / f'plain{i}'}"],
                        cwd=ROOT, check=True, capture_output=True)
@@ -193,14 +186,25 @@ def build_costs(work: Path, runs: int = 5) -> dict[str, float]:
     compiler = GapCompiler.here(ROOT, names, work / "probe")
     compiled = compiler.compile({g: ROOT / "solutions" / g for g in build.GAP_FILES}, work / "parts")
     assembly = {g: c.obj.with_suffix(".s").read_text() for g, c in compiled.items()}
-    return {
-        "plain": median(plain),
-        "screened": median(screened),
-        "unsandboxed": median(lambda i: screened(i, "off")),
-        "setup": median(lambda i: GapCompiler.here(ROOT, names, work / f"probe{i}")),
-        "assembly_screen": median(lambda i: [screen.check_assembly(a, g, g) for g, a in assembly.items()]),
-        "object_screens": median(lambda i: build.check_objects(compiled)),
+    version = [compiler.toolchain.cc, "-dumpversion"]  # a tool start, in the sandbox and not
+    steps = {
+        "plain": plain,
+        "screened": screened,
+        "unsandboxed": lambda i: screened(i, "off"),
+        "setup": lambda i: GapCompiler.here(ROOT, names, work / f"probe{i}"),
+        "assembly_screen": lambda i: [screen.check_assembly(a, g, g) for g, a in assembly.items()],
+        "object_screens": lambda i: build.check_objects(compiled),
+        "sandbox_start": lambda i: subprocess.run(compiler.sandbox.wrap(version, [], work, work), check=True,
+                                                  capture_output=True),
+        "plain_start": lambda i: subprocess.run(version, check=True, capture_output=True),
     }
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for i in range(runs):
+        for name, step in steps.items():
+            start = time.monotonic()
+            step(i)
+            times[name].append(time.monotonic() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def guest_costs(kernel: Path) -> dict[str, int]:
@@ -312,14 +316,14 @@ def render_builds(b: dict[str, float]) -> list[str]:
     plain = b["plain"]
     ratio = lambda s: f"{s * 1000:>8.0f} ms  {s / plain:>5.2f}x the plain build"  # noqa: E731
     return [
-        "a submission's build (reference gap files, median of 5), against the Makefile's plain compile and link:",
+        "a submission's build (reference gap files, median of 7), against the Makefile's plain compile and link:",
         f"  {'plain build (make elf)':<46}{ratio(plain)}",
         f"  {'grader build, sandboxed (bubblewrap)':<46}{ratio(b['screened'])}",
         f"  {'grader build, not sandboxed':<46}{ratio(b['unsandboxed'])}",
         f"  {'  of which: toolchain, headers and sandbox probe':<46}{ratio(b['setup'])}",
         f"  {'  of which: assembly screen':<46}{ratio(b['assembly_screen'])}",
         f"  {'  of which: symbol, section, instruction screens':<46}{ratio(b['object_screens'])}",
-        f"  {'  the sandbox (sandboxed - not sandboxed)':<46}{ratio(b['screened'] - b['unsandboxed'])}",
+        f"  {'  the sandbox: 5 tool starts in bubblewrap':<46}{ratio(5 * (b['sandbox_start'] - b['plain_start']))}",
     ]
 
 
