@@ -30,8 +30,8 @@ DIRECTIVES = frozenset({
     ".sleb128", ".cfi_sections", ".cfi_startproc", ".cfi_endproc", ".cfi_def_cfa", ".cfi_def_cfa_offset",
     ".cfi_def_cfa_register", ".cfi_offset", ".cfi_restore", ".cfi_remember_state", ".cfi_restore_state",
 })
-_LABEL = re.compile(r"\s*(?:[A-Za-z_.$][\w.$]*|\d+):")
-_OP = re.compile(r"\s*(\.?[A-Za-z_][\w.]*)(.*)$", re.S)
+_LABEL = re.compile(r"\s*(?:[A-Za-z_.$][\w.$]*|\d+):", re.ASCII)
+_OP = re.compile(r"\s*(\.?[A-Za-z_][\w.]*)(.*)$", re.S | re.ASCII)
 # Lines gcc itself writes that start with '#': around inline assembly, and
 # line markers inside it.
 _HASH_LINE = re.compile(r'#(?:APP|NO_APP)\s*$|# \d+ "(?:[^"\\]|\\.)*"(?: \d+)*\s*$')
