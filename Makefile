@@ -37,7 +37,7 @@ CFLAGS := $(ARCH) -std=gnu11 -ffreestanding -nostdinc -fno-pic -fno-pie -fno-sta
 	-mgeneral-regs-only -Og -g -Wall -Wextra -Ikernel/include -Ikernel
 # Trusted code must be warning-free; gap files only report their warnings.
 TRUSTED_CFLAGS := $(CFLAGS) -Werror
-GAP_CFLAGS := $(CFLAGS) -Wno-unused-parameter
+GAP_CFLAGS := $(CFLAGS) -Wno-unused-parameter -include kernel/gap_prelude.h
 ASFLAGS := $(ARCH) -g -Ikernel
 LDFLAGS := -m elf_i386 -nostdlib --build-id=none -z noexecstack --no-warn-rwx-segments
 
@@ -140,19 +140,25 @@ trusted: $(TRUSTED_STAMP)
 -include $(TRUSTED_OBJS:.o=.d)
 
 # ---- Gap files and the kernel ---------------------------------------------
+# The grader compiles and screens gap files itself (grader/compile.py, with
+# the flags `make print-gap-build` prints) and passes the objects as
+# GAP_OBJS: then nothing here compiles a gap file.
+ifndef GAP_OBJS
+GAP_OBJS := $(GAPS:%=$(OUT)/%.o)
 $(OUT)/%.o: $(GAP_DIR)/%.c
 	@mkdir -p $(@D)
 	$(CC) $(GAP_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(GAPS:%=$(OUT)/%.d)
+endif
 
 # Two link passes: the first finds where every function is; the second adds
 # the symbol table panics print from (it comes last, so nothing moves).
-$(KERNEL): $(TRUSTED_STAMP) $(GAPS:%=$(OUT)/%.o) kernel/linker.ld tools/mksyms.sh
-	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@.pass1 $(TRUSTED_OBJS) $(GAPS:%=$(OUT)/%.o) build/trusted/ksyms-empty.o
+$(KERNEL): $(TRUSTED_STAMP) $(GAP_OBJS) kernel/linker.ld tools/mksyms.sh
+	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@.pass1 $(TRUSTED_OBJS) $(GAP_OBJS) build/trusted/ksyms-empty.o
 	sh tools/mksyms.sh $(NM) $@.pass1 > $(OUT)/ksyms.S
 	$(CC) $(ASFLAGS) -c $(OUT)/ksyms.S -o $(OUT)/ksyms.o
-	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@ $(TRUSTED_OBJS) $(GAPS:%=$(OUT)/%.o) $(OUT)/ksyms.o
+	$(LD) $(LDFLAGS) -T kernel/linker.ld -o $@ $(TRUSTED_OBJS) $(GAP_OBJS) $(OUT)/ksyms.o
 	@rm -f $@.pass1
 	@if command -v grub-file >/dev/null && ! grub-file --is-x86-multiboot $@; then \
 		echo "error: $@ is not a multiboot kernel" >&2; rm -f $@; exit 1; fi
@@ -169,6 +175,11 @@ $(ISO): $(KERNEL)
 # The disassembly, with source, for reading alongside GDB.
 $(OUT)/kernel.asm: $(KERNEL)
 	$(OBJDUMP) -S $< > $@
+
+# One line each: the compiler, the gap files' flags, the assembler's flags.
+.PHONY: print-gap-build
+print-gap-build:
+	@echo '$(CC)'; echo '$(GAP_CFLAGS)'; echo '$(ARCH)'
 
 .PHONY: all kernel elf iso
 all: kernel $(if $(GRUB_MKRESCUE),iso)

@@ -96,10 +96,10 @@ def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list
     elif args.upto is not None:
         kernel = build.build_partial(args.upto, work)
     else:
-        replace = {"paging.c": ROOT / "solutions" / "paging.c"} if args.reference_paging else {}
+        replace = {"paging.c": build.reference_gap("paging.c")} if args.reference_paging else {}
         kernel = build.build_submission(args.submission or ROOT, work, replace)
     notes = [] if args.reference or args.upto or args.submission else changed_outside_gaps()
-    return kernel.elf, kernel.warnings, notes
+    return kernel.elf, kernel.warnings, [kernel.build_mode, *notes]
 
 
 def git(*args: str) -> str:

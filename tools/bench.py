@@ -13,6 +13,9 @@ Measures, on the reference solutions:
   guest cost  instructions under -icount: init_paging at 1 GiB, fork of 1 MiB,
               a fork/exit/waitpid round trip; the memory map, when asked (built,
               drawn, printed at 32 MiB and 1 GiB) and its live view's share
+  build       a submission's build as the grader does it (dependency check,
+              assembly, symbol and instruction screens, sandbox) against
+              the Makefile's plain build of the same files
 Prints a table with each target met or its bound, and writes build/bench.json.
 """
 from __future__ import annotations
@@ -33,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import build, qemu, replay  # noqa: E402
+from grader import build, qemu, replay, screen  # noqa: E402
+from grader.compile import GapCompiler  # noqa: E402
 from grader.labs import all_labs  # noqa: E402
 
 CORES = os.cpu_count() or 1
@@ -195,6 +199,47 @@ LIVE_REDRAWS = 10  # a second: TIMER_HZ / LIVE_TICKS (kernel/timer.h, kernel/mem
 GUEST_SECOND = 10 ** 9  # instructions a second of guest time under -icount shift=0
 
 
+def build_costs(work: Path, runs: int = 7) -> dict[str, float]:
+    """Seconds (medians of `runs`) of building the reference's gap files:
+    the Makefile's plain compile and link, the grader's screened build in
+    each mode (taken in turns, so that the machine's load weighs on each
+    alike), and the parts of the screening on their own."""
+    def plain(i: int) -> None:
+        subprocess.run(["make", "-s", f"-j{CORES}", "elf", "GAP_DIR=solutions", f"OUT={work / f'plain{i}'}"],
+                       cwd=ROOT, check=True, capture_output=True)
+
+    def screened(i: int, mode: str = "") -> None:
+        os.environ["KESTREL_SANDBOX"] = mode
+        try:
+            build.build_kernel(ROOT / "solutions", work / f"screened{mode}{i}")
+        finally:
+            del os.environ["KESTREL_SANDBOX"]
+
+    names = tuple(sorted(build.ALLOWED_INCLUDES))
+    compiler = GapCompiler.here(ROOT, names, work / "probe")
+    compiled = compiler.compile({g: ROOT / "solutions" / g for g in build.GAP_FILES}, work / "parts")
+    assembly = {g: c.obj.with_suffix(".s").read_text() for g, c in compiled.items()}
+    version = [compiler.toolchain.cc, "-dumpversion"]  # a tool start, in the sandbox and not
+    steps = {
+        "plain": plain,
+        "screened": screened,
+        "unsandboxed": lambda i: screened(i, "off"),
+        "setup": lambda i: GapCompiler.here(ROOT, names, work / f"probe{i}"),
+        "assembly_screen": lambda i: [screen.check_assembly(a, g, g) for g, a in assembly.items()],
+        "object_screens": lambda i: build.check_objects(compiled),
+        "sandbox_start": lambda i: subprocess.run(compiler.sandbox.wrap(version, [], work, work), check=True,
+                                                  capture_output=True),
+        "plain_start": lambda i: subprocess.run(version, check=True, capture_output=True),
+    }
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for i in range(runs):
+        for name, step in steps.items():
+            start = time.monotonic()
+            step(i)
+            times[name].append(time.monotonic() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def guest_costs(kernel: Path) -> dict[str, int]:
     """Instructions, exact: the paths every test runs (unchanged by the memory
     map, which costs nothing until asked), then the map itself."""
@@ -244,6 +289,7 @@ def main() -> int:
         per_minute = batch(work)
         similar_s, tokenize_s, similar_pairs = similarity_check(work)
         guest = guest_costs(kernel)
+        builds = build_costs(work)
     boots = len(tests)
     ideal = boots * floor / CORES
     overhead = statistics.median(t["wall"] - floor for t in tests)
@@ -257,7 +303,7 @@ def main() -> int:
                "batch_per_minute": per_minute, "guest_instructions": guest,
                "similarity_300_s": similar_s, "similarity_tokenize_s": tokenize_s,
                "similarity_pairs": similar_pairs,
-               "median_overhead_s": overhead, "bench_s": time.monotonic() - start}
+               "median_overhead_s": overhead, "build_s": builds, "bench_s": time.monotonic() - start}
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
@@ -309,6 +355,8 @@ def render(r: dict) -> str:
         f"({r['similarity_300_s'] / 300 * 1000:.1f} ms a submission)",
         f"{'  tokenizing alone':<58}{r['similarity_tokenize_s']:>13.2f}s",
         "",
+        *render_builds(r["build_s"]),
+        "",
         "guest cost under -icount (instructions, exact and repeatable):",
         *[f"  {k:<30}{v:>12,}" for k, v in g.items()],
         "  memory map: runs only when asked (memmap, F1), never on the paths above; its live view at",
@@ -317,6 +365,21 @@ def render(r: dict) -> str:
         f"bench: {r['bench_s']:.0f} s; details in build/bench.json",
     ]
     return "\n".join(lines)
+
+
+def render_builds(b: dict[str, float]) -> list[str]:
+    plain = b["plain"]
+    ratio = lambda s: f"{s * 1000:>8.0f} ms  {s / plain:>5.2f}x the plain build"  # noqa: E731
+    return [
+        "a submission's build (reference gap files, median of 7), against the Makefile's plain compile and link:",
+        f"  {'plain build (make elf)':<46}{ratio(plain)}",
+        f"  {'grader build, sandboxed (bubblewrap)':<46}{ratio(b['screened'])}",
+        f"  {'grader build, not sandboxed':<46}{ratio(b['unsandboxed'])}",
+        f"  {'  of which: toolchain, headers and sandbox probe':<46}{ratio(b['setup'])}",
+        f"  {'  of which: assembly screen':<46}{ratio(b['assembly_screen'])}",
+        f"  {'  of which: symbol, section, instruction screens':<46}{ratio(b['object_screens'])}",
+        f"  {'  the sandbox: 5 tool starts in bubblewrap':<46}{ratio(5 * (b['sandbox_start'] - b['plain_start']))}",
+    ]
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # silent when everything is already there.
 set -e
 PACKAGES="gcc gcc-multilib make binutils gdb qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
-python3 python3-pytest python3-pytest-xdist"
+bubblewrap python3 python3-pytest python3-pytest-xdist"
 
 # Python before 3.11 has no tomllib: the grader then reads TOML with tomli.
 if command -v python3 >/dev/null && ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then

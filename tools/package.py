@@ -7,8 +7,12 @@
 The student tree is a git repository with one commit: the kit without the
 reference solutions, the known mistakes and the kit's own tests, plus a
 GitHub Classroom workflow generated from the labs' metadata. The Gradescope
-zip has setup.sh and run_autograder at its root and the kit (solutions
-included, for --reference-paging; students never see the autograder).
+zip has setup.sh and run_autograder at its root and the kit without the
+reference solutions' source: the autograder holds what submissions run
+next to, so it holds nothing worth publishing. What it needs of them is
+built here: reference/paging.o (debug information stripped), for
+--reference-paging. (Timeouts need no reference: the grader measures the
+machine on the submission's own kernel.)
 """
 from __future__ import annotations
 
@@ -19,18 +23,21 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader import build  # noqa: E402
+from grader.compile import GapCompiler  # noqa: E402
 from grader.labs import all_labs  # noqa: E402
 
 # What students never get: answers, answer-like material, the kit's own CI.
 NOT_FOR_STUDENTS = ("solutions/", "grader/tests/", ".ci/", "tools/package.py", "tools/gradescope/",
                     "tools/bench.py", "handouts/instructors.md", ".github/")
-NOT_FOR_GRADESCOPE = ("grader/tests/", ".ci/", ".github/")
+NOT_FOR_GRADESCOPE = ("solutions/", "grader/tests/", ".ci/", ".github/")
 
 
 def kit_files(exclude: tuple[str, ...]) -> dict[str, tuple[bytes, int]]:
@@ -119,14 +126,30 @@ def release(out: Path) -> None:
     print(f"release: {out} ({len(files)} files, one commit)")
 
 
+def reference_objects() -> dict[str, bytes]:
+    """The reference gap files the autograder may need, built from HEAD
+    like any gap file and stripped of debug information (no line table, no
+    source names): path in the package -> contents."""
+    with tempfile.TemporaryDirectory(prefix="package-") as tmp:
+        work = Path(tmp)
+        source = work / "paging.c"
+        source.write_bytes(subprocess.run(["git", "show", "HEAD:solutions/paging.c"], cwd=ROOT,
+                                          capture_output=True, check=True).stdout)
+        compiler = GapCompiler.here(ROOT, tuple(sorted(build.ALLOWED_INCLUDES)), work / "probe")
+        obj = compiler.compile({"paging.c": source}, work / "build")["paging.c"].obj
+        subprocess.run([build.binutil("objcopy"), "--strip-debug", str(obj)], check=True)
+        return {"reference/paging.o": obj.read_bytes()}
+
+
 def gradescope(out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
+    files = kit_files(NOT_FOR_GRADESCOPE) | {name: (data, 0o644) for name, data in reference_objects().items()}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for script in ("setup.sh", "run_autograder"):
             info = zipfile.ZipInfo(script)
             info.external_attr = 0o755 << 16
             z.writestr(info, (ROOT / "tools" / "gradescope" / script).read_text())
-        for name, (data, mode) in kit_files(NOT_FOR_GRADESCOPE).items():
+        for name, (data, mode) in files.items():
             info = zipfile.ZipInfo(name)
             info.external_attr = mode << 16
             z.writestr(info, data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 import re
 import subprocess
@@ -49,15 +50,15 @@ class Graded:
 
 
 def grade(submission: Path, work: Path, lab: int, tests: str = "*", jobs: int = 1,
-          extra: tuple[str, ...] = ()) -> Graded:
+          extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Graded:
     """Grades a submission folder with `python3 -m grader` (and `extra`
-    arguments)."""
+    arguments, and `env` added to the environment)."""
     out = work / "report.json"
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "grader", "--submission", str(submission), "--lab", str(lab),
                              "--test", tests, "--jobs", str(jobs), "--out", str(work / "grade"), "--json",
                              str(out), *extra], cwd=ROOT, capture_output=True, text=True, errors="replace",
-                            timeout=600)
+                            timeout=600, env={**os.environ, **(env or {})})
     seconds = time.monotonic() - start
     assert out.exists(), f"no report written:\n{result.stdout}\n{result.stderr}"
     doc = json.loads(out.read_text())

@@ -120,9 +120,15 @@ def test_gradescope_package_runs_on_a_simulated_autograder(submissions, tmp_path
     assert run([sys.executable, "tools/package.py", "gradescope", "--out", str(zip_path)], ROOT).returncode == 0
     with zipfile.ZipFile(zip_path) as z:
         names = z.namelist()
-        assert "setup.sh" in names and "run_autograder" in names
+        assert "setup.sh" in names and "run_autograder" in names and "reference/paging.o" in names
+        assert not [n for n in names if n.startswith("solutions/")]
         z.extractall(tmp_path / "source")
     source = tmp_path / "source"
+    for path in source.rglob("*"):
+        if path.is_file():
+            found = leaked(path.read_text(errors="replace"))
+            assert not found, f"{path.relative_to(source)} holds solution code: {found[:2]}"
+    assert "bubblewrap" in (source / "setup.sh").read_text()
     os.chmod(source / "run_autograder", 0o755)
     lab1 = source / "labs" / "01-identity-map" / "lab.toml"
     lab1.write_text(lab1.read_text().replace('[tests.remap]\n', '[tests.remap]\nvisibility = "hidden"\n'))
@@ -145,6 +151,19 @@ def test_gradescope_package_runs_on_a_simulated_autograder(submissions, tmp_path
         assert hidden and hidden[0]["visibility"] == "hidden"
         if student == "dave":
             assert all("missing gap file" in t["output"] for t in doc["tests"])
+    # A student behind on labs 1-3: process.c graded on the shipped reference paging.o.
+    root = tmp_path / "autograder-frank"
+    (root / "submission").mkdir(parents=True)
+    os.symlink(source, root / "source")
+    shutil.copy(ROOT / "kernel" / "paging.c", root / "submission")  # the skeleton
+    shutil.copy(ROOT / "solutions" / "process.c", root / "submission")
+    for args, expect_full in (("--lab 4 --test fork_return", False), ("--lab 4 --test fork_return --reference-paging",
+                                                                       True)):
+        result = run([str(source / "run_autograder")], source, AUTOGRADER_ROOT=str(root), KESTREL_GRADE_ARGS=args,
+                     TMPDIR=str(tmp_path))
+        doc = json.loads((root / "results" / "results.json").read_text())
+        assert len(doc["tests"]) == 1 and (doc["score"] == doc["tests"][0]["max_score"] > 0) == expect_full, \
+            result.stdout + result.stderr + json.dumps(doc)
 
 
 def test_grading_in_a_release_warns_about_files_outside_the_gaps(release, tmp_path):
