@@ -53,8 +53,8 @@ def test_skeleton_round_trip_keeps_everything_before_lab_6(tmp_path):
 def test_partial_skeleton_stops_at_its_first_gap(upto, tmp_path):
     kernel = build.build_partial(upto, tmp_path).elf
     result = qemu.run(qemu.RunRequest(kernel, None, {}, mem_mb=32, timeout=15))
+    # The stub itself stopped the kernel (a hang would be a timeout, a crash a panic).
     assert result.outcome is qemu.Outcome.NOT_IMPLEMENTED, result.message
     assert f"(lab {upto})" in result.message
-    assert result.elapsed < 5, "a stub must stop the kernel at once, never by timeout"
     functions = next(lab.functions for lab in LABS if lab.number == upto)
     assert any(f"{f}()" in result.message for f in functions), result.message

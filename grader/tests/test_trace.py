@@ -1,6 +1,5 @@
 """Unit tests for grader.trace (trace parsing and log matching)."""
 import itertools
-import time
 
 import pytest
 
@@ -257,9 +256,7 @@ def test_non_ascii_lines():
 
 def test_step_budget_stops_pathological_search_quickly():
     trace = "\n".join(f"== s{i}\np {{_}}" for i in range(12))
-    start = time.perf_counter()
-    fail = failure(trace, [f"p {i}" for i in range(11)])
-    assert time.perf_counter() - start < 1.0
+    fail = failure(trace, [f"p {i}" for i in range(11)])  # the budget bounds the work, not a clock
     assert fail.kind == "too-ambiguous" and fail.expected is None
     assert "too ambiguous" in fail.message and "200000" in fail.explain()
 
@@ -285,16 +282,17 @@ def test_missing_first_line_has_no_after_line():
     assert fail.message == "not found: no line in the log matches it."
 
 
-def test_large_log_matches_in_milliseconds():
+def test_large_log_matches_without_searching():
     trace = "\n".join(f"== p{j}\n" + "\n".join(f"p{j}: step {i} v={{v{j}:int}}" for i in range(25))
                       for j in range(4))
     log = [f"kernel: noise {i}" for i in range(10000)]
     for j in range(4):
         for i in range(25):
             log[i * 97 + j * 13 + 5] = f"p{j}: step {i} v={j}"
-    start = time.perf_counter()
-    assert match(trace, log).ok
-    assert time.perf_counter() - start < 0.2
+    # 100 expected lines among 10,000: placed in about one search step each
+    # (steps, not seconds: the same on any machine, loaded or not).
+    assert match(trace, log, budget=2 * 100).ok
+    assert not match(trace, log, budget=50).ok, "the budget is what the search is measured against"
 
 
 def _brute_force_ok(trace, log) -> bool:
