@@ -4,6 +4,7 @@ behind, and no report, log or output holds a byte of a host file."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from .processes import processes_mentioning
 from .submissions import grade, make_submission
 
 CORPUS = tomllib.loads((Path(__file__).parent / "corpus.toml").read_text())
+ANCHOR = "    identity_map(pmm_ram_end());"  # where entries insert code (corpus.toml)
 MODES = {"off": {"KESTREL_SANDBOX": "off"}, "on": {}, None: {}}
 
 
@@ -44,6 +46,15 @@ def host_files(tmp_path: Path) -> HostFiles:
     (folder / "canary.h").write_text(f"#error {secret}\n{secret} {secret};\n")
     os.mkfifo(folder / "pipe")
     return HostFiles(folder / "canary.h", folder / "pipe", secret)
+
+
+def anchored(text: str) -> str:
+    """`text` with {anchor} (or {anchor+N}) replaced by the line of paging.c
+    where the anchor is today (plus N): messages name lines without being
+    edited whenever the reference moves."""
+    lines = (build.ROOT / "solutions" / "paging.c").read_text().splitlines()
+    line = lines.index(ANCHOR) + 1
+    return re.sub(r"\{anchor(?:\+(\d+))?\}", lambda m: str(line + int(m[1] or 0)), text)
 
 
 def everything_written(graded, work: Path) -> str:
@@ -72,7 +83,7 @@ def test_bad_submission_gets_its_verdict(name, tmp_path, host_files, sandbox_her
             assert result["score"] == result["max_score"], f"{test}: {result['output']}"
         else:
             assert result["score"] == 0, f"{name}: {test} earned points:\n{result['output']}"
-        for needle in (spec["message"], spec.get("also", "")):
+        for needle in map(anchored, (spec["message"], spec.get("also", ""))):
             assert needle in result["output"], f"{test}: expected {needle!r} in:\n{result['output']}"
         assert all(line.isprintable() for line in result["output"].splitlines()), "reports stay printable"
     assert host_files.secret not in everything_written(graded, tmp_path), "a host file's bytes leaked"
