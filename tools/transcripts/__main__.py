@@ -16,7 +16,7 @@ from pathlib import Path
 from grader.build import ROOT
 
 from . import kinds, plan
-from .markdown import Marker, MarkerError, replace_blocks
+from .markdown import Marker, MarkerError, identity, replace_blocks
 
 
 def main(argv: list[str]) -> int:
@@ -56,9 +56,9 @@ def main(argv: list[str]) -> int:
         for p in problems:
             print(p)
         return 1 if problems or failed else 0
-    by_doc: dict[Path, dict[int, str]] = defaultdict(dict)
+    by_doc: dict[Path, dict[tuple, str]] = defaultdict(dict)
     for marker, text in results.items():
-        by_doc[marker.doc][marker.line] = text
+        by_doc[marker.doc][identity(marker)] = text
     for doc, blocks in by_doc.items():
         if replace_blocks(doc, blocks):
             print(f"transcripts: rewrote {doc.relative_to(ROOT)}")

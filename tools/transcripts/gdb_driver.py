@@ -15,10 +15,11 @@ SEPARATOR = "\x1etranscript-command"
 
 with open(os.environ["TRANSCRIPT_COMMANDS"]) as f:
     commands = json.load(f)
-# Lines as long as they come: a transcript does not wrap at the width of
-# the terminal it was made in.
+# Lines as long as they come, and no colour: a transcript is plain text,
+# whatever the terminal it was made in.
 gdb.execute("set width 0")
 gdb.execute("set height 0")
+gdb.execute("set style enabled off")
 for number, command in enumerate(commands, 1):
     gdb.write("%s %d\n(gdb) %s\n" % (SEPARATOR, number, command))
     gdb.flush()

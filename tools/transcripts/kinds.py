@@ -58,6 +58,15 @@ SEPARATOR = "\x1etranscript-command"
 SESSION_TIMEOUT = 120.0  # seconds for one GDB session or one boot, on a loaded machine
 
 
+# A transcript shows make as a student runs it from a shell: not as a
+# sub-make of `make transcripts` or `make check` (make[1]: ..., directories).
+_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS")
+
+
+def shell_env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if k not in _MAKE_VARIABLES}, **extra}
+
+
 class GenerateError(Exception):
     """A transcript that cannot be made: the kit changed under its marker."""
 
@@ -214,6 +223,11 @@ def grade_mistake(name: str, markers: list[Marker], work: Path) -> Graded:
 
 # ---- processes -------------------------------------------------------------
 
+def show_port(text: str, port: int) -> str:
+    """The text with the port a run used shown as a student's port."""
+    return re.sub(rf"(?<=port |tcp::|localhost:){port}\b", str(normalize.PORT), text)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -224,9 +238,9 @@ class Console:
     """A process whose output is read as it comes (a thread collects it),
     killed with its whole process group when done."""
 
-    def __init__(self, argv: list[str], **kwargs) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
+                                     stderr=subprocess.STDOUT, start_new_session=True, env=env or shell_env())
         self._chunks: list[bytes] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -287,9 +301,17 @@ def make_vars(kit: Kit, source: str) -> list[str]:
     return [f"GAP_DIR={kit.gap_dir(source)}", f"OUT={kit.out(source)}"]
 
 
+def prebuild(kit: Kit, source: str) -> None:
+    """What `make` builds before a student runs anything (the disassembly
+    too), so that the transcript shows no compiler lines."""
+    subprocess.run(["make", "-s", "kernel", *make_vars(kit, source)], cwd=ROOT, check=True, capture_output=True,
+                   env=shell_env())
+
+
 def make_dry_run(args: list[str]) -> list[str]:
     """The commands `make -n ARGS` would run, one a line, continuations joined."""
-    out = subprocess.run(["make", "-s", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(["make", "-s", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env=shell_env())
     return out.stdout.replace("\\\n", " ").splitlines()
 
 
@@ -359,7 +381,7 @@ def run_gdb(kit: Kit, marker: Marker, work: Path) -> Session:
         if marker.option("type"):
             threading.Thread(target=_type_at_prompt, args=(qemu, marker.option("type")), daemon=True).start()
         gdb = Console(["gdb", "-q", "-n", "-x", ".gdbinit", "-x", str(DRIVER), str(kernel)],
-                      env={**os.environ, "KESTREL_GDBPORT": str(port), "TRANSCRIPT_COMMANDS": str(script)})
+                      env=shell_env(KESTREL_GDBPORT=str(port), TRANSCRIPT_COMMANDS=str(script)))
         try:
             out = gdb.finish()
         finally:
@@ -368,7 +390,7 @@ def run_gdb(kit: Kit, marker: Marker, work: Path) -> Session:
         qemu.kill()
     if f"{SEPARATOR} end" not in out:
         raise GenerateError(f"{marker.where}: the GDB session did not run to its end:\n{out[-3000:]}")
-    out = kit.display(out.split(f"{SEPARATOR} end", 1)[0]).replace(str(port), str(normalize.PORT))
+    out = show_port(kit.display(out.split(f"{SEPARATOR} end", 1)[0]), port)
     header, *parts = re.split(rf"^{SEPARATOR} \d+\n", out, flags=re.M)
     return Session(header.rstrip("\n"), tuple(p.rstrip("\n") for p in parts))
 
@@ -400,15 +422,17 @@ def run_qemu_gdb(kit: Kit, marker: Marker) -> str:
     """What `make qemu-gdb TEST=T SEED=N` prints until QEMU waits for GDB."""
     source = marker.option("kernel", "reference")
     test, seed = marker.option("test"), marker.option("seed", str(SEED))
-    subprocess.run(["make", "-s", "kernel", *make_vars(kit, source)], cwd=ROOT, check=True, capture_output=True)
+    prebuild(kit, source)
     args = [f"TEST={test}", f"SEED={seed}"] if test else []
-    console = Console(["make", "qemu-gdb", *args, f"GDBPORT={normalize.PORT}", *make_vars(kit, source)])
+    port = free_port()  # shown as a student's port
+    console = Console(["make", "qemu-gdb", *args, f"GDBPORT={port}", *make_vars(kit, source)])
     try:
         console.wait_for(r"QEMU is paused.*\n")
         console.wait_quiet()
     finally:
         console.kill()
-    return kit.display("\n".join([f"$ make qemu-gdb {' '.join(args)}".rstrip(), console.text.rstrip("\n")]))
+    text = show_port(console.text.rstrip("\n"), port)
+    return kit.display("\n".join([f"$ make qemu-gdb {' '.join(args)}".rstrip(), text]))
 
 
 def run_boot(kit: Kit, marker: Marker) -> str:
@@ -416,7 +440,7 @@ def run_boot(kit: Kit, marker: Marker) -> str:
     source = marker.option("kernel", "reference")
     mem = [f"MEM={marker.option('mem')}"] if marker.option("mem") else []
     mem += deterministic_var(marker)
-    subprocess.run(["make", "-s", "kernel", *make_vars(kit, source)], cwd=ROOT, check=True, capture_output=True)
+    prebuild(kit, source)
     console = Console(["make", "qemu-nox", *mem, *make_vars(kit, source)])
     try:
         for count, line in enumerate(marker.body, 1):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 _MARKER = re.compile(r"^(?P<indent>\s*)<!-- transcript: (?P<head>.*?)(?P<end>-->)?\s*$")
@@ -42,6 +42,7 @@ class Marker:
     end: int  # 0-based index of the closing fence
     indent: str  # the fence's indentation, kept on every line of the block
     text: str  # the block's current contents (indentation removed)
+    twin: int = 0  # how many markers with the same words and body come before it in its file
 
     @property
     def where(self) -> str:
@@ -73,6 +74,11 @@ def markers(doc: Path) -> list[Marker]:
                 body.append(tail)
         found.append(_with_block(doc, lines, first, i + 1, head, [b for b in body if b]))
         i = found[-1].end + 1
+    seen: dict[tuple, int] = {}
+    for n, m in enumerate(found):
+        key = identity(m)
+        found[n] = replace(m, twin=seen.get(key, 0))
+        seen[key] = seen.get(key, 0) + 1
     return found
 
 
@@ -110,14 +116,21 @@ def entry_anchor(marker: Marker) -> str | None:
     return None
 
 
-def replace_blocks(doc: Path, new: dict[int, str]) -> bool:
-    """Writes new contents into the blocks of the markers at the given
-    lines (Marker.line); returns whether the file changed."""
+def identity(marker: Marker) -> tuple:
+    """What a marker is, wherever it sits: its words and body, and how
+    many markers just like it come before it in its file."""
+    return marker.kind, marker.args, tuple(sorted(marker.options.items())), marker.body, marker.twin
+
+
+def replace_blocks(doc: Path, new: dict[tuple, str]) -> bool:
+    """Writes new contents into the blocks of the markers with the given
+    identities (the file may have changed since they were read); returns
+    whether the file changed."""
     old = doc.read_text()
     lines = old.splitlines()
     for marker in sorted(markers(doc), key=lambda m: m.start, reverse=True):
-        if marker.line in new:
-            block = [f"{marker.indent}{ln}".rstrip() if ln else "" for ln in new[marker.line].split("\n")]
+        if identity(marker) in new:
+            block = [f"{marker.indent}{ln}".rstrip() if ln else "" for ln in new[identity(marker)].split("\n")]
             lines[marker.start + 1:marker.end] = block
     text = "\n".join(lines) + "\n"
     if text != old:
