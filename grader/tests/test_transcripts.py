@@ -177,3 +177,13 @@ def test_paths_are_shown_as_a_students(tmp_path):
     text = f"{src}/paging.c:12 {out}/kernel.elf solutions/process.c {ROOT}/build/grade/x.log"
     assert normalize.display(text, ROOT, {src: "kernel"}, {out: "build/student"}) == \
         f"kernel/paging.c:12 build/student/kernel.elf kernel/process.c {normalize.HOME}/build/grade/x.log"
+
+
+def test_cut_lines_leave_one_mark_wherever_they_were():
+    """Concurrent processes print cut lines in any order: the transcript
+    is the same for every order."""
+    runs = (["$ forktest", "child 1", "forked 2", "child 2", "OK", "$ hello", "hi"],
+            ["$ forktest", "forked 2", "child 2", "child 1", "OK", "$ hello", "hi"])
+    shown = [kinds.cut(lines, r"^child") for lines in runs]
+    assert shown[0] == shown[1] == ["$ forktest", "...", "forked 2", "OK", "$ hello", "hi"]
+    assert kinds.cut(runs[0], "") == runs[0]

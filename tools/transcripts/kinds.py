@@ -18,11 +18,12 @@
         is typed at the shell's first prompt.
     qemu-gdb [test=T] [kernel=SOURCE] [seed=N]
         what `make qemu-gdb [TEST=T SEED=N]` prints before GDB attaches.
-    boot [kernel=SOURCE] [mem=SIZE] [deterministic=1] [from=RE] [cut=RE]
-        `make qemu-nox [DETERMINISTIC=1]`: what the terminal shows; the body's lines are typed
+    boot [kernel=SOURCE] [mem=SIZE] [from=RE] [cut=RE]
+        `make qemu-nox`: what the terminal shows; the body's lines are typed
         at the shell's prompts, one a prompt. `from` starts the transcript
-        at the first line matching RE (after a "..." line); `cut` replaces
-        each run of lines matching RE by "...".
+        at the first line matching RE (after a "..." line); `cut` drops the
+        lines matching RE, and shows one "..." for them after the command
+        they came from.
 
 SOURCE is where the gap files come from: reference (the default),
 skeleton (the kit's kernel/, as a student starts), upto:K (the partial
@@ -225,7 +226,7 @@ def grade_mistake(name: str, markers: list[Marker], work: Path) -> Graded:
 
 def show_port(text: str, port: int) -> str:
     """The text with the port a run used shown as a student's port."""
-    return re.sub(rf"(?<=port |tcp::|localhost:){port}\b", str(normalize.PORT), text)
+    return re.sub(rf"(port |tcp::|localhost:){port}\b", rf"\g<1>{normalize.PORT}", text)
 
 
 def free_port() -> int:
@@ -439,7 +440,6 @@ def run_boot(kit: Kit, marker: Marker) -> str:
     """`make qemu-nox` as a student runs it, the body typed at the prompts."""
     source = marker.option("kernel", "reference")
     mem = [f"MEM={marker.option('mem')}"] if marker.option("mem") else []
-    mem += deterministic_var(marker)
     prebuild(kit, source)
     console = Console(["make", "qemu-nox", *mem, *make_vars(kit, source)])
     try:
@@ -457,10 +457,24 @@ def run_boot(kit: Kit, marker: Marker) -> str:
             raise GenerateError(f"{marker.where}: no line matches from={marker.option('from')!r}:\n{text}")
         shown += ["..."] if start else []
         lines = lines[start:]
+    return "\n".join(shown + cut(lines, marker.option("cut")))
+
+
+def cut(lines: list[str], pattern: str) -> list[str]:
+    """The lines without those matching `pattern`: in each part of the
+    session (from one shell prompt to the next), one "..." right after its
+    first line stands for all it lost, wherever they were (concurrent
+    processes print them in any order)."""
+    if not pattern:
+        return lines
+    parts: list[list[str]] = [[]]
     for line in lines:
-        if marker.option("cut") and re.search(marker.option("cut"), line):
-            if shown[-1] != "...":
-                shown.append("...")
-        else:
-            shown.append(line)
+        if line.startswith("$ ") and parts[-1]:
+            parts.append([])
+        parts[-1].append(line)
+    out = []
+    for part in parts:
+        kept = [ln for ln in part if not re.search(pattern, ln)]
+        out += kept[:1] + (["..."] if len(kept) < len(part) else []) + kept[1:]
+    return out
     return "\n".join(shown)

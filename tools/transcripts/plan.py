@@ -18,7 +18,7 @@ OPTIONS = {
     "mistake": {"test", "part", "grep", "deterministic"},
     "gdb": {"session", "kernel", "test", "seed", "deterministic", "type", "show"},
     "qemu-gdb": {"kernel", "test", "seed"},
-    "boot": {"kernel", "mem", "deterministic", "from", "cut"},
+    "boot": {"kernel", "mem", "from", "cut"},
 }
 ARGS = {"mistake": 1, "gdb": 0, "qemu-gdb": 0, "boot": 0}
 
