@@ -8,13 +8,12 @@ grades every mistake anyway; this file runs everything else."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from grader.build import ROOT
 from grader.labs import all_labs
-from tools.transcripts import kinds, markdown, normalize, plan
+from tools.transcripts import kinds, markdown, normalize, plan, sessions
 
 MARKERS = plan.all_markers()
 JOBS = plan.jobs(MARKERS)
@@ -155,11 +154,11 @@ def test_markers_are_checked(tmp_path):
 
 
 def test_line_references_come_from_the_source():
-    assert kinds.expand("break {{kernel/vm.c:void vm_boot}}") == f"break kernel/vm.c:{vm_boot_line()}"
+    assert sessions.expand("break {{kernel/vm.c:void vm_boot}}") == f"break kernel/vm.c:{vm_boot_line()}"
     with pytest.raises(kinds.GenerateError, match="0 lines"):
-        kinds.expand("break {{kernel/vm.c:no such text anywhere}}")
+        sessions.expand("break {{kernel/vm.c:no such text anywhere}}")
     with pytest.raises(kinds.GenerateError, match="not one"):
-        kinds.expand("break {{kernel/vm.c:;}}")
+        sessions.expand("break {{kernel/vm.c:;}}")
 
 
 def vm_boot_line() -> int:
@@ -184,6 +183,6 @@ def test_cut_lines_leave_one_mark_wherever_they_were():
     is the same for every order."""
     runs = (["$ forktest", "child 1", "forked 2", "child 2", "OK", "$ hello", "hi"],
             ["$ forktest", "forked 2", "child 2", "child 1", "OK", "$ hello", "hi"])
-    shown = [kinds.cut(lines, r"^child") for lines in runs]
+    shown = [sessions.cut(lines, r"^child") for lines in runs]
     assert shown[0] == shown[1] == ["$ forktest", "...", "forked 2", "OK", "$ hello", "hi"]
-    assert kinds.cut(runs[0], "") == runs[0]
+    assert sessions.cut(runs[0], "") == runs[0]

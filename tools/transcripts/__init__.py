@@ -11,7 +11,9 @@ mistakes, which it grades anyway). Only what varies between two runs of the
 same kit (timings, the per-run token) is masked: normalize.py.
 
     markdown.py    markers and their blocks, headings, anchors, links
-    kinds.py       what makes each kind of block
+    kinds.py       the kinds of blocks; the kernels they run; reports on mistakes
+    sessions.py    GDB sessions, make qemu-gdb and make qemu-nox, as a student runs them
+    console.py     the processes those run, read as they print
     plan.py        markers grouped into runs that share a boot or a grading
     normalize.py   a student's paths; what a comparison ignores
     gdb_driver.py  types a session's commands inside GDB

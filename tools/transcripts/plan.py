@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader.build import ROOT
 
-from . import kinds, normalize
+from . import kinds, normalize, sessions
 from .markdown import Marker, MarkerError, markers
 
 # Every Markdown file that may hold transcripts.
@@ -72,9 +72,9 @@ def run(job: Job, kit: kinds.Kit) -> dict[Marker, str]:
         graded = kinds.grade_mistake(job.markers[0].args[0], list(job.markers), kit.work)
         return {m: kinds.render_mistake(m, graded) for m in job.markers}
     if job.kind == "gdb":
-        session = kinds.run_gdb(kit, job.leader, kit.work)
-        return {m: kinds.render_gdb(m, session) for m in job.markers}
-    text = (kinds.run_qemu_gdb if job.kind == "qemu-gdb" else kinds.run_boot)(kit, job.leader)
+        session = sessions.run_gdb(kit, job.leader, kit.work)
+        return {m: sessions.render_gdb(m, session) for m in job.markers}
+    text = (sessions.run_qemu_gdb if job.kind == "qemu-gdb" else sessions.run_boot)(kit, job.leader)
     return {m: text for m in job.markers}
 
 
