@@ -47,6 +47,13 @@ TRUSTED_SRCS := $(filter-out $(GAPS:%=kernel/%.c),$(wildcard kernel/*.c kernel/*
 TRUSTED_OBJS := $(patsubst %,build/trusted/%.o,$(basename $(TRUSTED_SRCS)))
 
 # Which gap files to link: yours, the reference, or a partial skeleton.
+# A student tree has no reference: SOLUTION=1 stops there at once.
+ifneq ($(SOLUTION)$(REFERENCE_PAGING),)
+ifeq ($(wildcard solutions/paging.c),)
+$(error $(if $(SOLUTION),SOLUTION,REFERENCE_PAGING)=1 is for instructors: this student tree has no solutions/. \
+Without it, make $(or $(MAKECMDGOALS),all) uses your kernel/paging.c and kernel/process.c)
+endif
+endif
 ifdef SOLUTION
 GAP_DIR ?= solutions
 OUT ?= build/solution
@@ -130,12 +137,14 @@ $(TRUSTED_STAMP): $(TRUSTED_OBJS) build/trusted/ksyms-empty.o
 else
 $(TRUSTED_STAMP): toolchain-check FORCE
 	@mkdir -p $(@D)
-	@$(if $(FLOCK),$(FLOCK) build/.trusted.lock) $(MAKE) --no-print-directory KESTREL_TRUSTED_LOCKED=1 $@
+	@$(if $(FLOCK),$(FLOCK) build/.trusted.lock) $(MAKE) --no-print-directory KESTREL_TRUSTED_LOCKED=1 trusted
 endif
 
+# (A recipe, so that make says nothing when everything is up to date.)
 .PHONY: trusted
 FORCE:
 trusted: $(TRUSTED_STAMP)
+	@:
 
 -include $(TRUSTED_OBJS:.o=.d)
 
@@ -190,7 +199,10 @@ iso: $(ISO)
 .PHONY: $(ISO)
 
 # ---- Running --------------------------------------------------------------
-QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -nic none
+# DETERMINISTIC=1: QEMU counts instructions instead of following the clock,
+# so processes interleave the same way on every boot (as make grade's).
+ICOUNT := -icount shift=0,align=off,sleep=off
+QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -nic none $(if $(DETERMINISTIC),$(ICOUNT))
 # Boot through GRUB when it is installed, else straight from the ELF.
 BOOT := $(if $(GRUB_MKRESCUE),-cdrom $(ISO),-kernel $(KERNEL) $(if $(KERNEL_ARGS),-append "$(KERNEL_ARGS)"))
 BOOT_DEP := $(if $(GRUB_MKRESCUE),iso,kernel)
@@ -210,10 +222,12 @@ GDBPORT := $(shell echo $$(( $$(id -u) % 5000 + 25000 )))
 
 .PHONY: qemu-gdb gdb
 # make qemu-gdb: the kernel paused before its first instruction.
-# make qemu-gdb TEST=name SEED=n: a grader test paused, exactly as graded.
+# make qemu-gdb TEST=name SEED=n: a grader test paused, exactly as graded
+# (add DETERMINISTIC=1 for a test graded with it).
 qemu-gdb: kernel python-check
 ifdef TEST
-	@$(PYTHON) -m grader replay --kernel $(KERNEL) --test '$(TEST)' --seed $(or $(SEED),1) --gdb $(GDBPORT)
+	@$(PYTHON) -m grader replay --kernel $(KERNEL) --test '$(TEST)' --seed $(or $(SEED),1) --gdb $(GDBPORT) \
+		$(if $(DETERMINISTIC),--deterministic)
 else
 	@echo "*** QEMU is paused; attach with 'make gdb' in another terminal (port $(GDBPORT)). Quit with Ctrl-A X."
 	-$(QEMU) $(QEMU_FLAGS) -kernel $(KERNEL) $(if $(KERNEL_ARGS),-append "$(KERNEL_ARGS)") -display none \
@@ -254,6 +268,13 @@ check: python-check
 	$(INSTRUCTORS_ONLY)
 	$(PYTHON) -m pytest -n 2 -q -p no:cacheprovider grader/tests
 
+# The handouts' transcripts made again from the kit (tools/transcripts/);
+# make check fails when one differs from what the kit prints.
+.PHONY: transcripts
+transcripts: python-check
+	$(INSTRUCTORS_ONLY)
+	@$(PYTHON) -m tools.transcripts $(if $(ONLY),--only '$(ONLY)')
+
 # Every lab on the reference, again and again with fresh seeds: no flake.
 .PHONY: soak
 soak: python-check
@@ -288,8 +309,8 @@ help:
 	@echo "make qemu-gdb TEST=name SEED=n   a grader test, paused, exactly as graded"
 	@echo "make grade [LAB=n] [TEST=glob] [SEED=n] [HTML=1]   grade kernel/paging.c and kernel/process.c"
 	@echo "make handin          pack your gap files into handin.tar.gz"
-	@echo "make SOLUTION=1 ...  use the reference solutions (instructors)"
-	@echo "make check | skeleton | release | gradescope | bench | soak   (instructors)"
+	@$(if $(wildcard solutions),echo "make SOLUTION=1 ...  use the reference solutions (instructors)")
+	@$(if $(wildcard solutions),echo "make check | skeleton | release | gradescope | bench | soak | transcripts   (instructors)")
 	@echo "make deps            install the toolchain (Debian/Ubuntu)"
 
 # ---- Set-up ---------------------------------------------------------------

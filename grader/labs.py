@@ -15,7 +15,15 @@
                                        # after_due_date, after_published
 
 and, optionally, `answers = ["answers/lab1.md"]`: files the student hands in
-besides the gap files (make handin packs them).
+besides the gap files (make handin packs them), and hints: where a failure
+report sends the student, by symptom. The first hint whose `when` (a regular
+expression) is found in the failure's message, among those for the failed
+test (`tests`; none: every test of the lab), gives the link; `see` is an
+anchor of the lab's handout or a path#anchor of another one:
+
+    [[hints]]
+    when = "the TLB kept"
+    see = "#remap-the-old-frame"             # handouts/01-identity-map.md#remap-the-old-frame
 """
 from __future__ import annotations
 
@@ -35,6 +43,13 @@ _FOLDER = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
 
 class LabError(Exception):
     """A lab folder whose metadata is wrong (a kit bug, not a student's)."""
+
+
+@dataclass(frozen=True)
+class Hint:
+    when: re.Pattern[str]
+    see: str  # "#anchor" in the lab's handout, or "handouts/FILE.md#anchor"
+    tests: tuple[str, ...] = ()  # empty: every test of the lab
 
 
 @dataclass(frozen=True)
@@ -58,10 +73,22 @@ class Lab:
     tests: tuple[TestInfo, ...]
     folder: Path
     answers: tuple[str, ...] = ()  # files the student hands in besides the gap files
+    hints: tuple[Hint, ...] = ()
 
     @property
     def handout(self) -> str:
         return f"handouts/{self.slug}.md"
+
+    def link(self, see: str) -> str:
+        return f"{self.handout}{see}" if see.startswith("#") else see
+
+    def hint_for(self, test: str, message: str) -> str:
+        """The handout section for a failure of `test` that says `message`
+        (the lab's handout itself when no hint matches)."""
+        for hint in self.hints:
+            if (not hint.tests or test in hint.tests) and hint.when.search(message):
+                return self.link(hint.see)
+        return self.handout
 
     @property
     def max_points(self) -> float:
@@ -89,7 +116,23 @@ def load_lab(folder: Path) -> Lab:
         if key not in data:
             raise LabError(f"{path}: missing '{key}'")
     return Lab(number, folder.name, data["title"], data["file"], tuple(data["functions"]), tests, folder,
-               tuple(data.get("answers", ())))
+               tuple(data.get("answers", ())), tuple(_hint(spec, path, tests) for spec in data.get("hints", ())))
+
+
+def _hint(spec: dict, path: Path, tests: tuple[TestInfo, ...]) -> Hint:
+    unknown = set(spec) - {"when", "see", "tests"}
+    if unknown or not {"when", "see"} <= set(spec):
+        raise LabError(f"{path}: a [[hints]] entry has `when`, `see` and maybe `tests`, not {sorted(spec)}")
+    strange = set(spec.get("tests", ())) - {t.name for t in tests}
+    if strange:
+        raise LabError(f"{path}: hint {spec['when']!r} names tests it does not have: {sorted(strange)}")
+    if "#" not in spec["see"]:
+        raise LabError(f"{path}: hint {spec['when']!r}: `see` is an anchor (#name or handouts/FILE.md#name)")
+    try:
+        when = re.compile(spec["when"])
+    except re.error as e:
+        raise LabError(f"{path}: hint {spec['when']!r}: {e}") from e
+    return Hint(when, spec["see"], tuple(spec.get("tests", ())))
 
 
 def _test(lab: int, name: str, spec: dict, path: Path) -> TestInfo:

@@ -116,5 +116,6 @@ def failure_report(lab: Lab, name: str, points: float, summary: str, detail: str
         lines.append(f"serial log: {log}")
     lines.append(f"run it again:   make grade TEST={name} SEED={seed}")
     lines.append(f"debug it (GDB): make qemu-gdb TEST={name} SEED={seed}   then, in another terminal: make gdb")
-    lines.append(f"handout: {lab.handout}")
+    section = lab.hint_for(name, "\n".join((summary, detail)))  # the handout's part for this symptom
+    lines.append(f"handout: {section}")
     return "\n".join(lines)

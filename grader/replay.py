@@ -8,6 +8,7 @@ at that boot and yields the exact request the grader made.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import shlex
 import subprocess
@@ -58,15 +59,18 @@ def gdb_argv(request: RunRequest, port: int) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """python3 -m grader replay --kernel ELF --test NAME --seed N [--gdb PORT] [--print]"""
+    """python3 -m grader replay --kernel ELF --test NAME --seed N [--gdb PORT] [--deterministic] [--print]"""
     ap = argparse.ArgumentParser(prog="python3 -m grader replay", description=__doc__)
     ap.add_argument("--kernel", type=Path, required=True)
     ap.add_argument("--test", required=True)
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--gdb", type=int, metavar="PORT", help="start paused with a gdbstub on PORT")
+    ap.add_argument("--deterministic", action="store_true", help="QEMU with -icount, as grade --deterministic")
     ap.add_argument("--print", action="store_true", help="print the QEMU command instead of running it")
     args = ap.parse_args(argv)
     request = captured_request(args.kernel.resolve(), args.test, args.seed)
+    if args.deterministic:
+        request = dataclasses.replace(request, icount=True)
     command = gdb_argv(request, args.gdb) if args.gdb else request.argv()
     if args.print:
         print(shlex.join(command))

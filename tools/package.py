@@ -5,14 +5,15 @@
     tools/package.py gradescope [--out dist/gradescope.zip]   the autograder (make gradescope)
 
 The student tree is a git repository with one commit: the kit without the
-reference solutions, the known mistakes and the kit's own tests, plus a
-GitHub Classroom workflow generated from the labs' metadata. The Gradescope
-zip has setup.sh and run_autograder at its root and the kit without the
-reference solutions' source: the autograder holds what submissions run
-next to, so it holds nothing worth publishing. What it needs of them is
-built here: reference/paging.o (debug information stripped), for
---reference-paging. (Timeouts need no reference: the grader measures the
-machine on the submission's own kernel.)
+reference solutions, the known mistakes and the kit's own tests, with its
+own README (tools/release/README.md) and a GitHub Classroom workflow
+generated from the labs' metadata. The Gradescope zip has setup.sh and
+run_autograder at its root and the kit without the reference solutions'
+source: the autograder holds what submissions run next to, so it holds
+nothing worth publishing. What it needs of them is built here:
+reference/paging.o (debug information stripped), for --reference-paging.
+(Timeouts need no reference: the grader measures the machine on the
+submission's own kernel.)
 """
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ from grader.labs import all_labs  # noqa: E402
 
 # What students never get: answers, answer-like material, the kit's own CI.
 NOT_FOR_STUDENTS = ("solutions/", "grader/tests/", ".ci/", "tools/package.py", "tools/gradescope/",
-                    "tools/bench.py", "handouts/instructors.md", ".github/")
-NOT_FOR_GRADESCOPE = ("solutions/", "grader/tests/", ".ci/", ".github/")
+                    "tools/bench.py", "tools/transcripts/", "tools/release/", "handouts/instructors.md", ".github/")
+# The student tree's README (build, run, grade, debug, hand in), as committed.
+STUDENT_README = "tools/release/README.md"
+NOT_FOR_GRADESCOPE = ("solutions/", "grader/tests/", ".ci/", ".github/", "tools/transcripts/")
 
 
 def kit_files(exclude: tuple[str, ...]) -> dict[str, tuple[bytes, int]]:
@@ -111,6 +114,8 @@ def release(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     files = kit_files(NOT_FOR_STUDENTS)
+    files["README.md"] = (subprocess.run(["git", "show", f"HEAD:{STUDENT_README}"], cwd=ROOT, capture_output=True,
+                                         check=True).stdout, 0o644)
     for name, (data, mode) in files.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(data)

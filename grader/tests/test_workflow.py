@@ -48,6 +48,25 @@ def test_release_gives_no_answer_away(release):
     assert "autograding-command-grader" in workflow and "max-score: 3" in workflow
 
 
+def test_release_speaks_to_students(release):
+    """Its README is the students' own, and SOLUTION=1 (or REFERENCE_PAGING=1)
+    stops any make at once with a sentence for students, before building."""
+    readme = (release / "README.md").read_text()
+    assert readme == (ROOT / "tools" / "release" / "README.md").read_text()
+    for word in ("solutions", "make check", "SOLUTION=1", "instructors"):
+        assert word not in readme, f"the student README mentions {word}"
+    for path in (release / "handouts").glob("*.md"):
+        assert "SOLUTION=1" not in path.read_text(), f"{path.name} tells students about SOLUTION=1"
+    for argv in (["make", "SOLUTION=1", "qemu-nox"], ["make", "grade", "SOLUTION=1"], ["make", "SOLUTION=1"],
+                 ["make", "grade", "REFERENCE_PAGING=1", "LAB=4"]):
+        result = run(argv, release, timeout=60)
+        assert result.returncode != 0 and "is for instructors: this student tree has no solutions/" in result.stderr, \
+            f"{' '.join(argv)}:\n{result.stdout}{result.stderr}"
+        assert not (release / "build" / "solution").exists() and "grader:" not in result.stdout, \
+            f"{' '.join(argv)} built or graded something before refusing"
+    assert "SOLUTION" not in run(["make", "help"], release).stdout
+
+
 def test_release_builds_boots_and_scores_zero(release, tmp_path):
     assert run(["make", "-s", "kernel"], release).returncode == 0
     boot = qemu.run(qemu.RunRequest(release / "build" / "student" / "kernel.elf", None, {}, mem_mb=32, timeout=10))
