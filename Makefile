@@ -202,18 +202,20 @@ iso: $(ISO)
 # DETERMINISTIC=1: QEMU counts instructions instead of following the clock,
 # so processes interleave the same way on every boot (as make grade's).
 ICOUNT := -icount shift=0,align=off,sleep=off
-QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -nic none $(if $(DETERMINISTIC),$(ICOUNT))
+QEMU_FLAGS := $(strip -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -nic none $(if $(DETERMINISTIC),$(ICOUNT)))
 # Boot through GRUB when it is installed, else straight from the ELF.
 BOOT := $(if $(GRUB_MKRESCUE),-cdrom $(ISO),-kernel $(KERNEL) $(if $(KERNEL_ARGS),-append "$(KERNEL_ARGS)"))
 BOOT_DEP := $(if $(GRUB_MKRESCUE),iso,kernel)
 
+# The kernel ends QEMU through isa-debug-exit, so QEMU's exit status is never
+# 0; the console has already said why (`|| true`: no make error after it).
 .PHONY: qemu qemu-nox
 qemu: $(BOOT_DEP)
 	@echo "*** Serial console here; close the window or press Ctrl-A X to quit. F1 in the window: the memory map."
-	-$(QEMU) $(QEMU_FLAGS) $(BOOT) -serial mon:stdio
+	$(QEMU) $(QEMU_FLAGS) $(BOOT) -serial mon:stdio || true
 qemu-nox: $(BOOT_DEP)
 	@echo "*** Serial console here, no screen. Quit with Ctrl-A X."
-	-$(QEMU) $(QEMU_FLAGS) $(BOOT) -display none -serial mon:stdio
+	$(QEMU) $(QEMU_FLAGS) $(BOOT) -display none -serial mon:stdio || true
 
 # ---- Debugging with GDB ---------------------------------------------------
 # A port per user, so two students on one machine never collide (.gdbinit
@@ -230,8 +232,8 @@ ifdef TEST
 		$(if $(DETERMINISTIC),--deterministic)
 else
 	@echo "*** QEMU is paused; attach with 'make gdb' in another terminal (port $(GDBPORT)). Quit with Ctrl-A X."
-	-$(QEMU) $(QEMU_FLAGS) -kernel $(KERNEL) $(if $(KERNEL_ARGS),-append "$(KERNEL_ARGS)") -display none \
-		-serial mon:stdio -S -gdb tcp::$(GDBPORT)
+	$(QEMU) $(QEMU_FLAGS) -kernel $(KERNEL) $(if $(KERNEL_ARGS),-append "$(KERNEL_ARGS)") -display none \
+		-serial mon:stdio -S -gdb tcp::$(GDBPORT) || true
 endif
 
 # -n: no init file is read by itself, so GDB's auto-load safe-path never
