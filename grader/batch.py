@@ -140,7 +140,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
                 "--shard": (args.shard, old.shard)}
         for flag, (new, kept) in [*asked.items(), *same.items()]:
             if new != kept and (flag in same or new is not None):
-                raise BatchError(f"{args.out} is a batch graded with {flag} {kept or '(none)'}, not {new or '(none)'}: "
+                raise BatchError(f"{args.out} is a batch graded with {_shown(flag, kept)}, not {_shown(flag, new)}: "
                                  f"mixing them would grade students differently; run it as before, or use --force "
                                  f"(grade everyone again) or another --out")
         return old
@@ -149,6 +149,17 @@ def settings_for(args: argparse.Namespace) -> Settings:
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     speed = args.speed or reference_speed(args.out)
     return Settings(seed, speed, labs, args.reference_paging, args.shard)
+
+
+def _shown(flag: str, value) -> str:
+    """An option as given on the command line."""
+    if value in (None, (), False):
+        return f"no {flag}"
+    if flag == "--lab":
+        return " ".join(f"--lab {n}" for n in value)
+    if flag == "--shard":
+        return f"--shard {value[0]}/{value[1]}"
+    return flag if value is True else f"{flag} {value}"
 
 
 def reference_speed(out: Path) -> float:
@@ -391,6 +402,7 @@ class Grading:
                                state.notes, error or "", round(seconds, 2))
         run = report.Run(results, s.seed, what, seconds, state.notes)
         log = [*state.notes, *([error] if error else [r.output for r in run.failed]), report.scoreboard(run)]
+        state.folder.mkdir(parents=True, exist_ok=True)
         (state.folder / "grader.log").write_text("\n\n".join(log) + "\n")
         _write_atomic(state.folder / "report.json", record.to_json())
         shutil.rmtree(state.folder / "work", ignore_errors=True)  # the kernel and objects: rebuilt on demand

@@ -1,0 +1,260 @@
+"""Batch grading (grader/batch.py, pool.py, worker.py), run for real: a class
+graded, resumed, sharded and merged; interrupted every way a batch dies;
+hanging students graded beside the others."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grader.batch import Grading, Settings, Student, in_shard
+from grader.build import ROOT
+from grader.labs import all_labs
+
+from .submissions import SLEEPS, SPINS, make_class, make_submission
+
+MISTAKES = tomllib.loads((Path(__file__).parent / "mistakes.toml").read_text())
+
+
+def batch(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "grader", "batch", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def grades(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "grades.csv") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def processes() -> dict[int, tuple[int, str]]:
+    """Every live process: pid -> (parent pid, command line)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":
+            found[int(stat.parent.name)] = (int(fields[1]), cmdline)
+    return found
+
+
+def qemus_of(out: Path, student: str = "") -> list[int]:
+    """The QEMUs running a kernel of the batch in `out` (of one student)."""
+    mark = f"{out}/students/{student}"
+    return [pid for pid, (_, cmd) in processes().items() if "qemu-system" in cmd.split(" ")[0] and mark in cmd]
+
+
+def wait_for(condition, what: str, bound: float = 60.0):
+    """Polls `condition` until it is true (a hang guard, not a speed limit)."""
+    end = time.monotonic() + bound
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"never happened: {what}")
+
+
+# ---- A class, graded whole, resumed, sharded ------------------------------------
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory) -> tuple[Path, dict[str, float]]:
+    root = tmp_path_factory.mktemp("class")
+    return root, make_class(root, MISTAKES["lab1_no_invlpg_on_remap"])
+
+
+@pytest.fixture(scope="module")
+def graded(klass, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("batch") / "out"
+    result = batch(str(klass[0]), "--jobs", "2", "--out", str(out), "--lab", "1", "--seed", "7")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out, result
+
+
+def test_batch_grades_every_way_of_handing_in(klass, graded):
+    out, result = graded
+    rows = grades(out)
+    assert {name: float(row["total"]) for name, row in rows.items()} == klass[1], result.stdout
+    assert "remap" in rows["bob"]["failed"]
+    assert rows["carol"]["failed"].startswith("build failed") and "missing gap file" in rows["dave"]["failed"]
+    assert "[7/7]" in result.stdout and "average" in result.stdout
+    fay = json.loads((out / "students" / "fay" / "report.json").read_text())
+    assert "found paging.c at fay.zip:kestrel-fay/kernel/paging.c" in fay["notes"]
+    gus = json.loads((out / "students" / "gus" / "report.json").read_text())
+    assert any("no file named paging.c: graded Paging.c" in n for n in gus["notes"])
+    assert any("graded process_lab5.c" in n and "expects process.c" in n for n in gus["notes"])
+    assert gus["seed"] == 7 and gus["score"] == 20 and len(gus["tests"]) == 7
+    assert not (out / "students" / "alice" / "work").exists(), "a finished student's build is not kept"
+
+
+def test_a_rerun_grades_only_what_is_missing(klass, graded, tmp_path):
+    out = tmp_path / "out"
+    subprocess.run(["cp", "-a", str(graded[0]), str(out)], check=True)
+    again = batch(str(klass[0]), "--jobs", "2", "--out", str(out), "--lab", "1")
+    assert "7 already graded" in again.stdout and "[1/" not in again.stdout, again.stdout
+    (out / "students" / "bob" / "report.json").unlink()
+    resumed = batch(str(klass[0]), "--jobs", "2", "--out", str(out), "--lab", "1")
+    assert "6 already graded" in resumed.stdout and "[1/1] bob: 17/20" in resumed.stdout, resumed.stdout
+    mixed = batch(str(klass[0]), "--jobs", "2", "--out", str(out), "--lab", "2")
+    assert mixed.returncode == 2 and "graded with --lab 1, not --lab 2" in mixed.stderr, mixed.stderr
+
+
+def test_shards_merged_equal_one_batch(klass, graded, tmp_path):
+    names = sorted(grades(graded[0]))
+    assert all(sum(in_shard(n, (k, 3)) for k in (1, 2, 3)) == 1 for n in names), "each student in one shard"
+    assert batch(str(klass[0]), "--shard", "1/3", "--out", str(tmp_path / "x")).returncode == 2  # needs --seed
+    parts = []
+    for k in (1, 2, 3):
+        part = tmp_path / f"shard{k}"
+        result = batch(str(klass[0]), "--jobs", "2", "--out", str(part), "--lab", "1", "--seed", "7",
+                       "--shard", f"{k}/3")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert set(grades(part)) == {n for n in names if in_shard(n, (k, 3))}
+        parts.append(str(part))
+    merged = batch("merge", *parts, "--out", str(tmp_path / "all"))
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert grades(tmp_path / "all") == grades(graded[0])
+    assert Settings.load(tmp_path / "all").seed == 7
+    (tmp_path / "other").mkdir()
+    Settings(8, 1.0, (1,)).save(tmp_path / "other")
+    refused = batch("merge", parts[0], str(tmp_path / "other"), "--out", str(tmp_path / "bad"))
+    assert refused.returncode == 2 and "different seeds" in refused.stderr
+
+
+# ---- Interrupted every way --------------------------------------------------------
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    table = processes()
+    found, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, (pp, _) in table.items() if pp == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def interrupt(subs: Path, out: Path, how: str) -> subprocess.CompletedProcess[str]:
+    """Starts the batch, waits until a student is final and QEMUs run, then
+    stops it `how`; returns how it ended. No QEMU of it may survive."""
+    finished = len(list(out.glob("students/*/report.json")))
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--jobs", "2", "--out", str(out),
+                             "--lab", "1", "--seed", "11"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    wait_for(lambda: len(list(out.glob("students/*/report.json"))) > finished and qemus_of(out),
+             "a student graded while others still are")
+    if how == "SIGINT":  # Ctrl-C: the terminal signals the whole foreground group
+        os.killpg(proc.pid, signal.SIGINT)
+    elif how == "SIGTERM":
+        os.kill(proc.pid, signal.SIGTERM)
+    elif how == "SIGKILL":
+        os.kill(proc.pid, signal.SIGKILL)
+    else:  # a lost machine: everything dies at once
+        for pid in tree(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+    stdout, _ = proc.communicate(timeout=60)
+    wait_for(lambda: not qemus_of(out), "every QEMU of the batch ended", bound=20)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "")
+
+
+def test_an_interrupted_batch_loses_nothing_and_records_nothing_false(tmp_path):
+    subs = tmp_path / "subs"
+    expected = {f"s{i:02d}": 20.0 for i in range(10)} | {"zbob": 17.0}
+    for name in expected:
+        make_submission(name, MISTAKES["lab1_no_invlpg_on_remap"] if name == "zbob" else {}, subs / name)
+    out = tmp_path / "out"
+    for how, code in (("SIGINT", 130), ("SIGTERM", 143), ("SIGKILL", -9), ("lost machine", -9)):
+        before = {p.parent.name for p in out.glob("students/*/report.json")}
+        ended = interrupt(subs, out, how)
+        final = {p.parent.name: json.loads(p.read_text()) for p in out.glob("students/*/report.json")}
+        assert ended.returncode == code, (how, ended.stdout)
+        assert len(final) < len(expected), f"{how}: the batch went on grading everyone"
+        assert before < set(final), f"{how}: no student finished in this run"
+        assert f"{len(before)} already graded" in ended.stdout, ended.stdout
+        for name, doc in final.items():  # a final result is a complete one
+            assert doc["score"] == expected[name] and len(doc["tests"]) == 7, (how, name, doc["score"])
+        if code > 0:  # the batch had time to write grades.csv: the students who finished
+            assert set(grades(out)) == set(final), (how, ended.stdout)
+            assert f"{len(final)} of {len(expected)} students are graded" in ended.stdout
+    done = batch(str(subs), "--jobs", "2", "--out", str(out), "--lab", "1", "--seed", "11")
+    assert done.returncode == 0, done.stdout
+    left = len(expected) - len(final)
+    assert f"{len(final)} already graded" in done.stdout and f"[{left}/{left}]" in done.stdout
+    assert {n: float(r["total"]) for n, r in grades(out).items()} == expected
+
+
+# ---- Hanging students ------------------------------------------------------------
+
+def watch_qemus(proc: subprocess.Popen, out: Path, student: str = "") -> int:
+    """The most QEMUs of the batch (of `student`) seen at once until the
+    batch ends."""
+    most = 0
+    while proc.poll() is None:
+        most = max(most, len(qemus_of(out, student)))
+        time.sleep(0.05)
+    return most
+
+
+def test_a_spinning_student_is_spread_over_the_workers(tmp_path):
+    subs = tmp_path / "subs"
+    make_submission("alice", {}, subs / "alice")
+    make_submission("mallory", SPINS, subs / "mallory")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--jobs", "2", "--out", str(out),
+                             "--lab", "1"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    at_once = watch_qemus(proc, out, "mallory")
+    stdout = proc.communicate()[0]
+    assert proc.returncode == 0, stdout
+    assert at_once >= 2, "the hanging student's tests ran one after another"
+    mallory = json.loads((out / "students" / "mallory" / "report.json").read_text())
+    assert all(t["summary"].startswith("timeout") for t in mallory["tests"]) and len(mallory["tests"]) == 7
+    assert grades(out)["alice"]["total"] == "20"
+    assert "mallory: identity_map_32m timed out" in stdout or "mallory: " in stdout
+
+
+def test_an_idle_guest_does_not_hold_a_core(tmp_path):
+    subs = tmp_path / "subs"
+    make_submission("alice", {}, subs / "alice")
+    make_submission("ivan", SLEEPS, subs / "ivan")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--jobs", "1", "--out", str(out),
+                             "--lab", "5"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    at_once = watch_qemus(proc, out)
+    stdout = proc.communicate()[0]
+    assert proc.returncode == 0, stdout
+    ivan = json.loads((out / "students" / "ivan" / "report.json").read_text())
+    timeouts = [t for t in ivan["tests"] if t["summary"].startswith("timeout")]
+    assert len(timeouts) >= 5, [t["output"][:80] for t in ivan["tests"]]
+    assert at_once > 1, "with --jobs 1, a test waiting on an idle guest kept others from starting"
+    assert grades(out)["alice"]["total"] == "30"
+
+
+def test_the_eta_counts_the_timeouts_of_a_hanging_student(tmp_path):
+    labs = [lab for lab in all_labs() if lab.number == 1]
+    settings = Settings(1, 1.5, (1,))
+    grading = Grading([Student("mallory", tmp_path)], settings, tmp_path, labs)
+
+    class Idle:  # a pool with nothing running
+        cores, slots, running = 2, 6, []
+
+    grading.next_task(Idle())  # mallory's build starts
+    state = grading.active[0]
+    state.kernel, state.running = "kernel.elf", 0
+    state.pending.extend(labs[0].tests)
+    before = grading.eta(Idle(), time.monotonic())
+    state.hangs = True  # one of mallory's tests timed out
+    timeouts = sum(t.timeout * settings.speed for t in labs[0].tests)
+    assert before < timeouts / 4 <= grading.eta(Idle(), time.monotonic())
+    grading.hangs_idle = False  # and spins: the timeouts take cores
+    assert grading.eta(Idle(), time.monotonic()) >= timeouts / 2
