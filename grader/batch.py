@@ -366,9 +366,9 @@ class Grading:
         tries = state.tries[run.task["test"]] = state.tries.get(run.task["test"], 0) + 1
         if tries > RETRIES:
             state.unfinished = f"{run.task['test']} was interrupted {tries} times ({why})"
-        else:
-            state.pending.appendleft(next(t for t in self.tests if (t.lab, t.name) == key))
-        return self._maybe_final(state, now)
+            return self._maybe_final(state, now)
+        state.pending.appendleft(next(t for t in self.tests if (t.lab, t.name) == key))
+        return [f"batch: {state.student.name}: {run.task['test']} was interrupted ({why}): grading it again"]
 
     def _built(self, state: InProgress, answer: dict) -> list[str]:
         if "interrupted" in answer:
@@ -504,7 +504,7 @@ def grade(args: argparse.Namespace) -> int:
         stopped = e.signum
     finally:
         pool.close()  # ends every worker, QEMU and compiler still running
-    records = list(final.values()) + grading.finished
+    records = [r for s in students if (r := load_record(args.out, s.name))]  # what is final is on disk
     rows = write_grades(records, args.out / "grades.csv")
     print("\n" + summary(rows) + f"\n\ngrades: {args.out / 'grades.csv'}")
     unfinished = len(students) - len(records)

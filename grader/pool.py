@@ -69,7 +69,8 @@ def _cpu_seconds(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total = sum(int(x) for x in fields[11:15]) / _TICK  # utime stime cutime cstime
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        children = [c for task in Path(f"/proc/{pid}/task").iterdir()
+                    for c in (task / "children").read_text().split()]
     except (OSError, IndexError, ValueError):
         return None
     return total + sum(_cpu_seconds(int(c)) or 0.0 for c in children)

@@ -74,7 +74,10 @@ class Serve:
         try:
             item.ihook.pytest_runtest_protocol(item=item, nextitem=None)
         except KeyboardInterrupt as e:
+            # What pytest's runtestprotocol does after a test, which the
+            # interruption skipped: tear down, and forget this run's fixtures.
             session._setupstate.teardown_exact(None)
+            item._request, item.funcargs = False, None
             return {"interrupted": str(e) or "interrupted"}
         if self.record is None:
             return {"interrupted": "the test ended without a result"}
