@@ -31,33 +31,27 @@ machines share a class; give every shard the same --seed, then
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import json
+import os
 import random
 import shutil
 import signal
-import statistics
 import sys
+import tempfile
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build, report
-from .cli import gather, measure_speed, resume
-from .labs import Lab, TestInfo, all_labs
-from .pool import Pool, Running
+from . import build
+from .cli import measure_speed
+from .gradebook import (BatchError, Settings, Student, StudentRecord, load_record, student_dir, summary,
+                        write_grades)
+from .labs import all_labs
+from .pool import Pool
 from .protocol import fnv1a64
-from .results import TestResult
+from .schedule import Grading
 from .submission import is_archive, student_name
 
-RETRIES = 2  # a test whose QEMU or worker was killed from outside is run again this many times
 SLOTS_PER_CORE = 3  # tasks at a time per busy core allowed: the others wait on idle guests
-
-
-class BatchError(Exception):
-    """A batch that cannot run as asked; the message says why."""
 
 
 class Stopped(Exception):
@@ -69,12 +63,6 @@ class Stopped(Exception):
 
 
 # ---- Students and settings ------------------------------------------------
-
-@dataclass(frozen=True)
-class Student:
-    name: str
-    path: Path
-
 
 def find_students(folder: Path) -> list[Student]:
     if not folder.is_dir():
@@ -102,31 +90,6 @@ def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
     """Whether shard K/N grades `name`: a fixed hash of the name, so a
     student's shard never depends on who else is in the folder."""
     return shard is None or fnv1a64(name) % shard[1] == shard[0] - 1
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What every student of a batch is graded with: DIR/batch.json."""
-
-    seed: int
-    speed: float  # timeout multiplier
-    labs: tuple[int, ...] = ()  # () for every lab
-    reference_paging: bool = False
-    shard: tuple[int, int] | None = None
-
-    def save(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out / "batch.json", json.dumps(dataclasses.asdict(self), indent=2) + "\n")
-
-    @staticmethod
-    def load(out: Path) -> Settings | None:
-        try:
-            doc = json.loads((out / "batch.json").read_text())
-            shard = tuple(doc["shard"]) if doc.get("shard") else None
-            return Settings(doc["seed"], doc["speed"], tuple(doc.get("labs", ())), doc.get("reference_paging", False),
-                            shard)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
@@ -165,286 +128,9 @@ def _shown(flag: str, value) -> str:
 def reference_speed(out: Path) -> float:
     """The timeout multiplier of this machine, measured once on the
     reference kernel (grader/cli.py)."""
-    build.build_trusted()
-    return measure_speed(build.build_kernel(build.ROOT / "solutions", out / "reference").elf)
-
-
-# ---- The record of a student ------------------------------------------------
-
-@dataclass(frozen=True)
-class StudentRecord:
-    """A student's final result: DIR/students/NAME/report.json. It has the
-    keys of the grader's --json report (score, max_score, seed, kernel,
-    tests with lab, name, status, score, max_score, output), and more; add
-    fields with a default, and old records still load."""
-
-    student: str
-    submission: str
-    kernel: str  # what was graded, as the grader's total line says
-    seed: int
-    speed: float
-    tests: tuple[TestResult, ...]
-    notes: tuple[str, ...] = ()  # how the gap files were found, compiler warnings
-    error: str = ""  # why no test could run (build failed: ...)
-    seconds: float = 0.0  # from the start of the build to the last test
-
-    @property
-    def score(self) -> float:
-        return sum(t.score for t in self.tests)
-
-    @property
-    def max_score(self) -> float:
-        return sum(t.max_score for t in self.tests)
-
-    def failed(self) -> list[str]:
-        names = [t.name for t in self.tests if not t.passed]
-        return ([self.error.splitlines()[0]] if self.error else []) + names
-
-    def to_json(self) -> str:
-        doc = dataclasses.asdict(self)
-        doc["tests"] = [{**dataclasses.asdict(t), "output": t.output or t.summary} for t in self.tests]
-        return json.dumps({**doc, "score": self.score, "max_score": self.max_score}, indent=2) + "\n"
-
-    @staticmethod
-    def from_json(text: str) -> StudentRecord:
-        doc = json.loads(text)
-        known = {f.name for f in dataclasses.fields(StudentRecord)}
-        tests = tuple(TestResult(**{k: v for k, v in t.items() if k in {f.name for f in dataclasses.fields(
-            TestResult)}}) for t in doc["tests"])
-        return StudentRecord(**{**{k: v for k, v in doc.items() if k in known}, "tests": tests,
-                                "notes": tuple(doc.get("notes", ()))})
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def student_dir(out: Path, name: str) -> Path:
-    return out / "students" / name
-
-
-def load_record(out: Path, name: str) -> StudentRecord | None:
-    """The final record of `name` in `out`, or None while unfinished."""
-    path = student_dir(out, name) / "report.json"
-    try:
-        return StudentRecord.from_json(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (ValueError, TypeError, KeyError) as e:
-        raise BatchError(f"{path}: not a report of this grader ({e}): delete it to grade {name} again") from e
-
-
-def write_grades(records: list[StudentRecord], path: Path) -> list[list[str]]:
-    """grades.csv: a row per student, a column per lab graded; returns its
-    rows."""
-    labs = sorted({t.lab for r in records for t in r.tests})
-    rows = [["student", *[f"lab{n}" for n in labs], "total", "max", "failed"]]
-    for r in sorted(records, key=lambda r: r.student):
-        per_lab = [f"{sum(t.score for t in r.tests if t.lab == n):g}" for n in labs]
-        rows.append([r.student, *per_lab, f"{r.score:g}", f"{r.max_score:g}", ";".join(r.failed())])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        csv.writer(f).writerows(rows)
-    tmp.replace(path)
-    return rows
-
-
-def summary(rows: list[list[str]]) -> str:
-    header, body = rows[0], rows[1:]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) for r in rows]
-    if body:
-        means = [f"{sum(float(r[i]) for r in body) / len(body):.1f}" for i in range(1, len(header) - 1)]
-        lines.append("  ".join(c.ljust(w) for c, w in zip(["average", *means], widths)))
-    return "\n".join(lines)
-
-
-# ---- Grading: the schedule ----------------------------------------------------
-
-@dataclass
-class InProgress:
-    """A student being graded."""
-
-    student: Student
-    folder: Path
-    started: float | None = None
-    kernel: str = ""
-    notes: tuple[str, ...] = ()
-    pending: deque[TestInfo] = field(default_factory=deque)  # tests not started
-    running: int = 0
-    tries: dict[str, int] = field(default_factory=dict)
-    hangs: bool = False  # a test timed out: the others probably will too
-    unfinished: str = ""  # why the student cannot be finished in this run
-
-    @property
-    def results(self) -> Path:
-        return self.folder / "grade" / "logs" / "results"
-
-
-class Grading:
-    """One run of a batch: which task to start next, what an answer means,
-    and how long the rest will take."""
-
-    def __init__(self, students: list[Student], settings: Settings, out: Path, labs: list[Lab]) -> None:
-        self.settings = settings
-        self.out = out
-        self.labs = labs
-        self.tests = [t for lab in labs for t in lab.tests]
-        self.todo = deque(InProgress(s, student_dir(out, s.name)) for s in students)  # not built yet
-        self.active: list[InProgress] = []  # built or building, not final
-        self.finished: list[StudentRecord] = []
-        self.left_unfinished: list[InProgress] = []
-        self.seconds: dict[tuple[int, str], list[float]] = {}  # wall time of each test, for the ETA
-        self.build_seconds: list[float] = []
-        self.hangs_idle = True  # what the last hanging test seen did: idle (True) or spin
-
-    @property
-    def done(self) -> bool:
-        return not self.todo and not self.active
-
-    # ---- Which task next --------------------------------------------------
-
-    def next_task(self, pool: Pool) -> dict | None:
-        """The next task to start, or None. Tests of students who hang go
-        first while a slot beyond the cores is free (they mostly wait), and
-        take every slot when nothing else is left; then the earliest
-        student's tests, so that students finish in order; then the next
-        build."""
-        hanging = sum(1 for r in pool.running if r.task.get("hangs"))
-        others_left = self.todo or any(s.pending for s in self.active if not s.hangs)
-        if hanging < pool.slots - pool.cores or not others_left:
-            task = self._test_of(s for s in self.active if s.hangs)
-            if task:
-                return task
-        task = self._test_of(s for s in self.active if not s.hangs)
-        if task or not self.todo:
-            return task
-        state = self.todo.popleft()
-        self.active.append(state)
-        state.started = time.monotonic()
-        shutil.rmtree(state.folder / "work", ignore_errors=True)
-        state.running += 1
-        return {"kind": "build", "student": state.student.name, "submission": str(state.student.path.resolve()),
-                "work": str(state.folder / "work"), "reference_paging": self.settings.reference_paging}
-
-    def _test_of(self, states) -> dict | None:
-        for state in states:
-            if state.pending and state.kernel:
-                info = state.pending.popleft()
-                state.running += 1
-                return {"kind": "test", "student": state.student.name, "kernel": state.kernel,
-                        "logs": str(state.folder / "grade" / "logs"), "lab": info.lab, "test": info.name,
-                        "hangs": state.hangs}
-        return None
-
-    # ---- Answers ------------------------------------------------------------
-
-    def answer(self, run: Running, answer: dict | None, now: float) -> list[str]:
-        """Takes a task's answer; returns lines to print (a student who
-        became final is in `finished`)."""
-        state = next(s for s in self.active if s.student.name == run.task["student"])
-        state.running -= 1
-        if run.task["kind"] == "build":
-            self.build_seconds.append(now - run.started)
-            return self._built(state, answer or {"interrupted": "the worker died"})
-        key = (run.task["lab"], run.task["test"])
-        if answer and "record" in answer:
-            record = TestResult.from_json(answer["record"])
-            if record.summary.startswith("timeout"):
-                lines = [] if state.hangs else [f"batch: {state.student.name}: {record.name} timed out; their other "
-                                                 f"tests now run beside the others' (each may take its timeout)"]
-                state.hangs = True
-                self.hangs_idle = run.idle(now)
-            else:
-                lines = []
-                self.seconds.setdefault(key, []).append(record.seconds)
-            return lines + self._maybe_final(state, now)
-        why = (answer or {}).get("interrupted", "the worker died")
-        tries = state.tries[run.task["test"]] = state.tries.get(run.task["test"], 0) + 1
-        if tries > RETRIES:
-            state.unfinished = f"{run.task['test']} was interrupted {tries} times ({why})"
-            return self._maybe_final(state, now)
-        state.pending.appendleft(next(t for t in self.tests if (t.lab, t.name) == key))
-        return [f"batch: {state.student.name}: {run.task['test']} was interrupted ({why}): grading it again"]
-
-    def _built(self, state: InProgress, answer: dict) -> list[str]:
-        if "interrupted" in answer:
-            state.unfinished = f"the build was interrupted ({answer['interrupted']})"
-            return self._maybe_final(state, time.monotonic())
-        if "error" in answer:
-            return self._final(state, answer["error"])
-        state.kernel = answer["kernel"]
-        state.notes = tuple(answer["notes"]) + ((
-            "compiler warnings in the gap files (not fatal):\n" + answer["warnings"],) if answer["warnings"] else ())
-        graded = resume(state.results, self.settings.seed, Path(state.kernel), keep=True)
-        state.pending = deque(t for t in self.tests if t.name not in graded)
-        return self._maybe_final(state, time.monotonic())
-
-    def _maybe_final(self, state: InProgress, now: float) -> list[str]:
-        if state.running or (state.pending and not state.unfinished):
-            return []
-        if state.unfinished:
-            self.active.remove(state)
-            self.left_unfinished.append(state)
-            return [f"batch: {state.student.name} is not finished: {state.unfinished}"]
-        return self._final(state, None)
-
-    def _final(self, state: InProgress, error: str | None) -> list[str]:
-        """Writes the student's record, in one step, and their grader.log."""
-        results = gather(self.labs, "*", state.results, error)
-        s = self.settings
-        what = f"submission {state.student.path}" + (" with the reference paging.c" if s.reference_paging else "")
-        seconds = time.monotonic() - (state.started or time.monotonic())
-        record = StudentRecord(state.student.name, str(state.student.path), what, s.seed, s.speed, results,
-                               state.notes, error or "", round(seconds, 2))
-        run = report.Run(results, s.seed, what, seconds, state.notes)
-        log = [*state.notes, *([error] if error else [r.output for r in run.failed]), report.scoreboard(run)]
-        state.folder.mkdir(parents=True, exist_ok=True)
-        (state.folder / "grader.log").write_text("\n\n".join(log) + "\n")
-        _write_atomic(state.folder / "report.json", record.to_json())
-        shutil.rmtree(state.folder / "work", ignore_errors=True)  # the kernel and objects: rebuilt on demand
-        self.active.remove(state)
-        self.finished.append(record)
-        return []
-
-    # ---- How long the rest takes ----------------------------------------------
-
-    def expected(self, info: TestInfo, hangs: bool) -> float:
-        """Seconds a test should take: its timeout for a student whose tests
-        hang, else the median seen so far in this batch (before any, a tenth
-        of its timeout: lab.toml timeouts are about 10 times the reference's
-        time)."""
-        timeout = info.timeout * self.settings.speed
-        seen = self.seconds.get((info.lab, info.name))
-        return timeout if hangs else statistics.median(seen) if seen else timeout / 10
-
-    def eta(self, pool: Pool, now: float) -> float:
-        """Seconds left: the expected cost of every test not done, timeouts
-        of hanging students included, over the cores (tests that idle until
-        their timeout run beside the others, in the extra slots)."""
-        build_cost = statistics.median(self.build_seconds) if self.build_seconds else 2.0
-        normal = build_cost * len(self.todo) + sum(
-            self.expected(t, False) for _ in self.todo for t in self.tests)
-        hanging = 0.0
-        for state in self.active:
-            cost = sum(self.expected(t, state.hangs) for t in state.pending)
-            if state.hangs:
-                hanging += cost
-            else:
-                normal += cost + (0 if state.kernel else build_cost * bool(state.running))
-        for r in pool.running:
-            info = next((t for t in self.tests if (t.lab, t.name) == (r.task.get("lab"), r.task.get("test"))), None)
-            left = max(0.0, (self.expected(info, r.task["hangs"]) if info else build_cost) - (now - r.started))
-            if r.task.get("hangs"):
-                hanging += left
-            else:
-                normal += left
-        if self.hangs_idle:
-            return max(normal / pool.cores, hanging / max(1, pool.slots - pool.cores))
-        return (normal + hanging) / pool.cores
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix="reference-") as work:
+        return measure_speed(build.build_kernel(build.ROOT / "solutions", Path(work)).elf)
 
 
 # ---- The batch ------------------------------------------------------------
@@ -525,7 +211,7 @@ def merge(argv: list[str]) -> int:
     ap.add_argument("parts", type=Path, nargs="+")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    settings = [(part, Settings.load(part)) for part in args.parts]
+    settings = [(part, Settings.load(part) if part.is_dir() else None) for part in args.parts]
     missing = [str(part) for part, s in settings if s is None]
     if missing:
         raise BatchError(f"not the output of a batch (no batch.json): {', '.join(missing)}")
@@ -576,7 +262,8 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m grader batch", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("submissions", type=Path)
-    ap.add_argument("--jobs", "-j", type=int, default=2, help="cores to use (tests running on the CPU at a time)")
+    ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                    help="cores to use: tests on the CPU at a time (default: all)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--lab", type=int, action="append")
     ap.add_argument("--seed", type=int)

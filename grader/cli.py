@@ -48,7 +48,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python3 -m grader", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     what = ap.add_mutually_exclusive_group()
-    what.add_argument("--submission", type=Path, help="grade the gap files in DIR (or DIR/kernel)")
+    what.add_argument("--submission", type=Path,
+                      help="grade the gap files of a folder or hand-in archive (found as grader/submission.py says)")
     what.add_argument("--reference", action="store_true", help="grade the reference solutions")
     what.add_argument("--upto", type=int, metavar="K", help="grade the partial skeleton for lab K")
     ap.add_argument("--reference-paging", action="store_true",

@@ -127,7 +127,7 @@ def _walk(folder: Path) -> list[_Candidate]:
             elif entry.name.lower().endswith(".c") and (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
                 path = Path(entry.path)
                 found.append(_Candidate(path, path.relative_to(folder).as_posix(), depth))
-    return found
+    return sorted(found, key=lambda c: c.shown)
 
 
 def near_miss(gap: str, name: str) -> bool:

@@ -34,6 +34,7 @@ from .labs import all_labs
 
 
 def build(task: dict) -> dict:
+    """A build task: the student's kernel, or why it does not build."""
     replace = {"paging.c": ROOT / "solutions" / "paging.c"} if task.get("reference_paging") else {}
     try:
         kernel, notes = submission.build(Path(task["submission"]), Path(task["work"]), replace)
@@ -82,6 +83,10 @@ class Serve:
         if self.record is None:
             return {"interrupted": "the test ended without a result"}
         return {"record": self.record}
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # the kit's own error: say it where the batch keeps it
+            print(f"worker: cannot collect {report.nodeid}:\n{report.longreprtext}", file=sys.stderr)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import Grading, Settings, Student, in_shard
+from grader.batch import in_shard
+from grader.gradebook import Settings, Student
+from grader.schedule import Grading
 from grader.build import ROOT
 from grader.labs import all_labs
 
