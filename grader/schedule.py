@@ -35,7 +35,9 @@ class InProgress:
     running: int = 0
     tries: dict[str, int] = field(default_factory=dict)
     tests_started: int = 0  # in this run
-    hangs: bool = False  # a test timed out: the others probably will too
+    # A test timed out, so the others probably will too: "idle" when its
+    # guest idled until the timeout, "spins" when it kept a core busy.
+    hang: str = ""
     unfinished: str = ""  # why the student cannot be finished in this run
 
     @property
@@ -57,7 +59,6 @@ class Grading:
         self.finished: list[StudentRecord] = []  # in this run
         self.seconds: dict[tuple[int, str], list[float]] = {}  # wall time of each test, for the ETA
         self.build_seconds: list[float] = []
-        self.hangs_idle = True  # what the last hanging test seen did: idle (True) or spin
 
     @property
     def done(self) -> bool:
@@ -68,18 +69,21 @@ class Grading:
     def next_task(self, pool: Pool) -> dict | None:
         """The next task to start, or None. In this order:
 
-        - a test of a student who hangs, while a slot beyond the cores is
-          free (such tests mostly wait), or when nothing else is left;
+        - a test of a student whose tests idle until their timeout, while a
+          slot beyond the cores is free (such a test needs no core), or
+          when nothing else is left;
         - the next build, up to AHEAD_PER_SLOT x slots students built and
           not final;
         - a test of the student with the fewest tests started: tests go
           round the students, so a test that hangs (in whichever lab) is
-          met early and its wait overlaps everyone else's work.
+          met early and its wait overlaps everyone else's work;
+        - a test of a student whose tests spin until their timeout: real
+          CPU work, after everyone else's.
         """
-        hanging = sum(1 for r in pool.running if r.task.get("hangs"))
-        others_left = self.todo or any(s.pending for s in self.active if not s.hangs)
-        if hanging < pool.slots - pool.cores or not others_left:
-            task = self._test_of([s for s in self.active if s.hangs])
+        waiting = sum(1 for r in pool.running if r.task.get("hang") == "idle")
+        others_left = self.todo or any(s.pending for s in self.active if s.hang != "idle")
+        if waiting < pool.slots - pool.cores or not others_left:
+            task = self._test_of([s for s in self.active if s.hang == "idle"])
             if task:
                 return task
         if self.todo and len(self.active) < AHEAD_PER_SLOT * pool.slots:
@@ -90,7 +94,8 @@ class Grading:
             state.running += 1
             return {"kind": "build", "student": state.student.name, "submission": str(state.student.path.resolve()),
                     "work": str(state.folder / "work"), "reference_paging": self.settings.reference_paging}
-        return self._test_of([s for s in self.active if not s.hangs])
+        return self._test_of([s for s in self.active if not s.hang]) or self._test_of(
+            [s for s in self.active if s.hang == "spins"])
 
     def _test_of(self, states: list[InProgress]) -> dict | None:
         ready = [s for s in states if s.pending and s.kernel]
@@ -102,7 +107,7 @@ class Grading:
         state.tests_started += 1
         return {"kind": "test", "student": state.student.name, "kernel": state.kernel,
                 "logs": str(state.folder / "grade" / "logs"), "lab": info.lab, "test": info.name,
-                "hangs": state.hangs}
+                "hang": state.hang}
 
     # ---- Answers ------------------------------------------------------------
 
@@ -118,10 +123,9 @@ class Grading:
         if answer and "record" in answer:
             record = TestResult.from_json(answer["record"])
             if record.summary.startswith("timeout"):
-                lines = [] if state.hangs else [f"batch: {state.student.name}: {record.name} timed out; their other "
-                                                 f"tests now run beside the others' (each may take its timeout)"]
-                state.hangs = True
-                self.hangs_idle = run.idle(now)
+                lines = [] if state.hang else [f"batch: {state.student.name}: {record.name} timed out; their other "
+                                               f"tests run beside the others' (each may take its timeout)"]
+                state.hang = "idle" if run.idle(now) else "spins"
             else:
                 lines = []
                 self.seconds.setdefault(key, []).append(record.seconds)
@@ -175,36 +179,34 @@ class Grading:
 
     # ---- How long the rest takes ----------------------------------------------
 
-    def expected(self, info: TestInfo, hangs: bool) -> float:
+    def expected(self, info: TestInfo, hang: str) -> float:
         """Seconds a test should take: its timeout for a student whose tests
         hang, else the median seen so far in this batch (before any, a tenth
         of its timeout: lab.toml timeouts are about 10 times the reference's
         time)."""
         timeout = info.timeout * self.settings.speed
         seen = self.seconds.get((info.lab, info.name))
-        return timeout if hangs else statistics.median(seen) if seen else timeout / 10
+        return timeout if hang else statistics.median(seen) if seen else timeout / 10
 
     def eta(self, pool: Pool, now: float) -> float:
-        """Seconds left: the expected cost of every test not done, timeouts
-        of hanging students included, over the cores (tests that idle until
-        their timeout run beside the others, in the extra slots)."""
-        build_cost = statistics.median(self.build_seconds) if self.build_seconds else 2.0
-        normal = build_cost * len(self.todo) + sum(
-            self.expected(t, False) for _ in self.todo for t in self.tests)
-        hanging = 0.0
+        """Seconds left: the expected time of every task not done (builds,
+        tests, the timeouts of students who hang) over the cores; tests that
+        idle until their timeout wait beside the others, in the slots
+        beyond the cores."""
+        build = statistics.median(self.build_seconds) if self.build_seconds else 2.0
+        work = build * len(self.todo) + len(self.todo) * sum(self.expected(t, "") for t in self.tests)
+        waits = 0.0
         for state in self.active:
-            cost = sum(self.expected(t, state.hangs) for t in state.pending)
-            if state.hangs:
-                hanging += cost
+            left = sum(self.expected(t, state.hang) for t in state.pending)
+            if state.hang == "idle":
+                waits += left
             else:
-                normal += cost
+                work += left
         for r in pool.running:
             info = next((t for t in self.tests if (t.lab, t.name) == (r.task.get("lab"), r.task.get("test"))), None)
-            left = max(0.0, (self.expected(info, r.task["hangs"]) if info else build_cost) - (now - r.started))
-            if r.task.get("hangs"):
-                hanging += left
+            left = max(0.0, (self.expected(info, r.task["hang"]) if info else build) - (now - r.started))
+            if r.task.get("hang") == "idle":
+                waits += left
             else:
-                normal += left
-        if self.hangs_idle:
-            return max(normal / pool.cores, hanging / max(1, pool.slots - pool.cores))
-        return (normal + hanging) / pool.cores
+                work += left
+        return max(work / pool.cores, waits / max(1, pool.slots - pool.cores))

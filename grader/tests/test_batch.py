@@ -222,8 +222,8 @@ def test_the_eta_counts_the_timeouts_of_a_hanging_student(tmp_path):
     state.kernel, state.running = "kernel.elf", 0
     state.pending.extend(labs[0].tests)
     before = grading.eta(Idle(), time.monotonic())
-    state.hangs = True  # one of mallory's tests timed out
     timeouts = sum(t.timeout * settings.speed for t in labs[0].tests)
+    state.hang = "idle"  # one of mallory's tests timed out, its guest idle: the others wait in the extra slots
     assert before < timeouts / 4 <= grading.eta(Idle(), time.monotonic())
-    grading.hangs_idle = False  # and spins: the timeouts take cores
+    state.hang = "spins"  # it kept a core busy: so will the others
     assert grading.eta(Idle(), time.monotonic()) >= timeouts / 2
