@@ -7,12 +7,14 @@ shardable.
 
 SUBMISSIONS holds one entry per student, a folder or a hand-in archive named
 after the student (grader/submission.py finds the gap files in it). The
-batch builds each student's kernel, then schedules tests, not students:
-every test of every student is a task for a pool of workers
-(grader/pool.py), with --jobs of them on the CPU at a time. A student whose
-tests hang slows nobody else: once one of their tests times out, their
-other tests run beside the others' (a guest idling until its timeout needs
-no core), each still with its full timeout.
+batch builds each student's kernel, then schedules tests, not students
+(grader/schedule.py): every test of every student is a task for a pool of
+workers (grader/pool.py), with --jobs of them on the CPU at a time. A
+student whose tests hang slows nobody else: once one of their tests times
+out, their other tests, each still with its full timeout, wait beside the
+others' when their guest idles (it needs no core), or run after the
+others' when it spins (it keeps a core busy: real work, counted in the
+ETA).
 
 Everyone is graded with the same seed and the same timeouts (one speed,
 measured once), kept in DIR/batch.json: a re-run, and every shard, use them.
@@ -153,7 +155,7 @@ def run(grading: Grading, pool: Pool, print_line) -> None:
             for record in grading.finished[before:]:
                 done = len(grading.finished)
                 rate = done / max(now - start, 1e-6) * 60
-                error = f" ({record.error.splitlines()[0][:80]})" if record.error else ""
+                error = f" ({_clip(record.error)})" if record.error else ""
                 print_line(f"[{done}/{total}] {record.student}: {record.score:g}/{record.max_score:g}{error}  "
                            f"{rate:.1f}/min, about {grading.eta(pool, now):.0f} s left")
                 last_line = now
@@ -161,6 +163,12 @@ def run(grading: Grading, pool: Pool, print_line) -> None:
         if now - last_line > 20:
             print_line(f"batch: {len(pool.running)} tasks running, about {grading.eta(pool, now):.0f} s left")
             last_line = now
+
+
+def _clip(text: str, width: int = 100) -> str:
+    """`text` on one line, at most `width` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[:width - 3] + "..."
 
 
 def grade(args: argparse.Namespace) -> int:
@@ -240,8 +248,9 @@ def merge(argv: list[str]) -> int:
     first = settings[0][1]
     dataclasses.replace(first, shard=None).save(args.out)
     rows = write_grades(list(records.values()), args.out / "grades.csv")
+    speeds = " ".join(sorted({f"x{s.speed:.2f}" for _, s in settings}))
     print(summary(rows) + f"\n\ngrades: {args.out / 'grades.csv'} ({len(records)} students from "
-          f"{len(args.parts)} parts, seed {first.seed})")
+          f"{len(args.parts)} parts, seed {first.seed}, timeouts {speeds})")
     if unfinished:
         print(f"merge: not finished, not in grades.csv: {', '.join(unfinished)}")
         return 1
