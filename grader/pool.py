@@ -34,6 +34,9 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 IDLE_AFTER = 1.0  # seconds
 # Below this share of a core over the last IDLE_AFTER seconds, a task idles.
 IDLE_SHARE = 0.2
+# No task takes this long (a test is bounded by its timeout, a build by the
+# compiler's): a worker still busy after it is stuck, and is replaced.
+TASK_LIMIT = 600.0  # seconds
 _PR_SET_PDEATHSIG = 1
 
 
@@ -114,11 +117,17 @@ class Pool:
 
     def start(self, task: dict) -> None:
         """Sends `task` to an idle worker, starting one if needed."""
-        worker = next((w for w in self.workers if w.running is None), None) or self._spawn()
-        worker.running = Running(task, time.monotonic())
-        assert worker.proc.stdin
-        worker.proc.stdin.write(json.dumps(task).encode() + b"\n")
-        worker.proc.stdin.flush()
+        while True:
+            worker = next((w for w in self.workers if w.running is None), None) or self._spawn()
+            assert worker.proc.stdin
+            try:
+                worker.proc.stdin.write(json.dumps(task).encode() + b"\n")
+                worker.proc.stdin.flush()
+            except OSError:  # it died while idle: take another
+                self._bury(worker)
+                continue
+            worker.running = Running(task, time.monotonic())
+            return
 
     def _spawn(self) -> Worker:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -157,6 +166,10 @@ class Pool:
                     done.append((worker.running, json.loads(line)))
                     worker.running = None
         self._sample()
+        for worker in list(self.workers):  # a task that never answers: its worker is stuck
+            if worker.running and time.monotonic() - worker.running.started > TASK_LIMIT:
+                done.append((worker.running, None))
+                self._bury(worker)
         return done
 
     def _sample(self) -> None:
