@@ -98,7 +98,7 @@ class Grading:
             [s for s in self.active if s.hang == "spins"])
 
     def _test_of(self, states: list[InProgress]) -> dict | None:
-        ready = [s for s in states if s.pending and s.kernel]
+        ready = [s for s in states if s.pending and s.kernel and not s.unfinished]
         if not ready:
             return None
         state = min(ready, key=lambda s: s.tests_started)  # the first such student on a tie
