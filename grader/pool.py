@@ -11,9 +11,10 @@ SIGTERM (PR_SET_PDEATHSIG), and a worker answers that by killing its group.
 
 Cores, not workers, are what tests compete for: a guest spinning with
 interrupts off keeps a core busy until its timeout, but a halted or idle
-guest costs nothing. So the pool counts as busy only the workers that use
-CPU (measured from /proc), and starts a new task whenever fewer than
-`cores` are busy, with up to `slots` tasks at a time.
+guest costs nothing. So the pool counts as busy only the workers whose
+processes ask for CPU (running or ready to run, from /proc), and starts a
+new task whenever fewer than `cores` are busy, with up to `slots` tasks at
+a time. Without /proc, every task counts as busy.
 """
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # A task younger than this is busy whatever it measures: starting QEMU and
 # most whole tests take less.
 IDLE_AFTER = 1.0  # seconds
-# Below this share of a core over the last IDLE_AFTER seconds, a task idles.
+# Below this share of a core asked for (running or ready to run) over the
+# last IDLE_AFTER seconds, a task idles. Time spent waiting for a core
+# counts as asked for, so a guest that spins on a loaded machine is busy.
 IDLE_SHARE = 0.2
 # No task takes this long (a test is bounded by its timeout, a build by the
 # compiler's): a worker still busy after it is stuck, and is replaced.
@@ -47,16 +49,18 @@ class Running:
 
     task: dict
     started: float
-    samples: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=32))
+    samples: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=32))  # (time, demand)
 
     def idle(self, now: float) -> bool:
-        if now - self.started < IDLE_AFTER or not self.samples:
+        """Whether its processes asked for less than IDLE_SHARE of a core
+        over the last IDLE_AFTER seconds."""
+        if now - self.started < IDLE_AFTER:
             return False
-        window = [(t, cpu) for t, cpu in self.samples if t >= now - IDLE_AFTER - 0.3]
+        window = [(t, d) for t, d in self.samples if t >= now - IDLE_AFTER - 0.3]
         if len(window) < 2 or window[-1][0] - window[0][0] < IDLE_AFTER * 0.7:
             return False
-        (t0, c0), (t1, c1) = window[0], window[-1]
-        return (c1 - c0) / (t1 - t0) < IDLE_SHARE
+        (t0, d0), (t1, d1) = window[0], window[-1]
+        return 0 <= (d1 - d0) / (t1 - t0) < IDLE_SHARE  # less when a process ended: not known idle
 
 
 @dataclass
@@ -66,17 +70,21 @@ class Worker:
     partial: bytes = b""
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """CPU time of process `pid` and of its children (waited for or not),
-    or None when /proc cannot tell (not Linux, or gone)."""
+def _demand(pid: int) -> float | None:
+    """Seconds the threads of process `pid` and of its descendants spent
+    running or ready to run (/proc's schedstat): what they asked of the
+    CPU, whether or not other work on the machine let them have it. None
+    when /proc cannot tell (not Linux, or the process is gone)."""
+    total = 0.0
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total = sum(int(x) for x in fields[11:15]) / _TICK  # utime stime cutime cstime
-        children = [c for task in Path(f"/proc/{pid}/task").iterdir()
-                    for c in (task / "children").read_text().split()]
-    except (OSError, IndexError, ValueError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            running, waiting = (task / "schedstat").read_text().split()[:2]
+            total += (int(running) + int(waiting)) / 1e9
+            for child in (task / "children").read_text().split():
+                total += _demand(int(child)) or 0.0
+    except (OSError, ValueError):
         return None
-    return total + sum(_cpu_seconds(int(c)) or 0.0 for c in children)
+    return total
 
 
 def _die_with_parent(parent: int) -> None:
@@ -176,9 +184,9 @@ class Pool:
         now = time.monotonic()
         for worker in self.workers:
             if worker.running:
-                cpu = _cpu_seconds(worker.proc.pid)
-                if cpu is not None:
-                    worker.running.samples.append((now, cpu))
+                demand = _demand(worker.proc.pid)
+                if demand is not None:
+                    worker.running.samples.append((now, demand))
 
     def _bury(self, worker: Worker) -> None:
         self.selector.unregister(worker.proc.stdout)
