@@ -13,12 +13,11 @@ import time
 import tomllib
 from pathlib import Path
 
-
 from grader.batch import in_shard
-from grader.gradebook import Settings, Student
-from grader.schedule import Grading
 from grader.build import ROOT
+from grader.gradebook import Settings, Student
 from grader.labs import all_labs
+from grader.schedule import Grading
 
 from .procs import qemus, tree, wait_for
 from .submissions import SLEEPS, SPINS, make_class, make_submission
