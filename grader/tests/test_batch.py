@@ -153,28 +153,28 @@ def test_an_interrupted_batch_loses_nothing_and_records_nothing_false(tmp_path):
 
 # ---- Hanging students ------------------------------------------------------------
 
-def watch_qemus(proc: subprocess.Popen, out: Path, student: str = "") -> int:
-    """The most QEMUs of the batch (of `student`) seen at once until the
-    batch ends."""
+def batch_watched(subs: Path, out: Path, *args: str, student: str = "") -> tuple[str, int]:
+    """Runs a batch to its end; returns what it printed and the most QEMUs
+    of it (of `student`) seen running at once."""
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out), *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
     most = 0
     while proc.poll() is None:
         most = max(most, len(qemus_of(out, student)))
         time.sleep(0.05)
-    return most
+    stdout = proc.communicate()[0]
+    assert proc.returncode == 0, stdout
+    return stdout, most
 
 
 # A hanging student's tests time out whatever the timeouts are: these
 # batches give --speed 1, the timeouts of lab.toml as they are.
 
 def test_a_spinning_student_is_spread_over_the_workers(tmp_path):
-    subs = tmp_path / "subs"
-    make_submission("mallory", SPINS, subs / "mallory")
+    make_submission("mallory", SPINS, tmp_path / "subs" / "mallory")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--jobs", "2", "--out", str(out),
-                             "--lab", "1", "--speed", "1"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    at_once = watch_qemus(proc, out, "mallory")
-    stdout = proc.communicate()[0]
-    assert proc.returncode == 0, stdout
+    stdout, at_once = batch_watched(tmp_path / "subs", out, "--jobs", "2", "--lab", "1", "--speed", "1",
+                                    student="mallory")
     assert at_once == 2, "the hanging student's tests ran one after another (or more than 2 spun at once)"
     mallory = json.loads((out / "students" / "mallory" / "report.json").read_text())
     assert all(t["summary"].startswith("timeout") for t in mallory["tests"]) and len(mallory["tests"]) == 7
@@ -182,14 +182,9 @@ def test_a_spinning_student_is_spread_over_the_workers(tmp_path):
 
 
 def test_an_idle_guest_does_not_hold_a_core(tmp_path):
-    subs = tmp_path / "subs"
-    make_submission("ivan", SLEEPS, subs / "ivan")
+    make_submission("ivan", SLEEPS, tmp_path / "subs" / "ivan")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--jobs", "1", "--out", str(out),
-                             "--lab", "5", "--speed", "1"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    at_once = watch_qemus(proc, out)
-    stdout = proc.communicate()[0]
-    assert proc.returncode == 0, stdout
+    _, at_once = batch_watched(tmp_path / "subs", out, "--jobs", "1", "--lab", "5", "--speed", "1")
     ivan = json.loads((out / "students" / "ivan" / "report.json").read_text())
     timeouts = [t for t in ivan["tests"] if t["summary"].startswith("timeout")]
     assert len(timeouts) >= 5, [t["summary"][:80] for t in ivan["tests"]]
