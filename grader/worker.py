@@ -1,6 +1,6 @@
 """A batch worker: one pytest session that runs lab tests as the batch asks.
 
-    python3 -m grader worker --seed N --speed X [--icount] [--lab N ...]
+    python3 -m grader worker --seed N --speed X [--lab N ...]
 
 Started by the batch (grader/pool.py), never by hand. It collects the labs'
 tests once, then reads tasks on stdin, one JSON line each, and answers each
@@ -99,7 +99,6 @@ def main(argv: list[str]) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--speed", type=float, required=True)
-    ap.add_argument("--icount", action="store_true")
     ap.add_argument("--lab", type=int, action="append")
     args = ap.parse_args(argv)
     # The batch ends a worker by killing its session; a worker whose batch
@@ -115,6 +114,5 @@ def main(argv: list[str]) -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     pytest.main([*files, "-p", "grader.plugin", "-p", "no:cacheprovider", "--import-mode=importlib",
                  "-p", "no:terminal", f"--rootdir={ROOT}", f"--grader-seed={args.seed}",
-                 f"--grader-speed={args.speed:.3f}"] + (["--grader-icount"] if args.icount else []),
-                plugins=[Serve(tasks, answers)])
+                 f"--grader-speed={args.speed:.3f}"], plugins=[Serve(tasks, answers)])
     return 0
