@@ -123,9 +123,12 @@ class Grading:
         if answer and "record" in answer:
             record = TestResult.from_json(answer["record"])
             if record.summary.startswith("timeout"):
-                lines = [] if state.hang else [f"batch: {state.student.name}: {record.name} timed out; their other "
-                                               f"tests run beside the others' (each may take its timeout)"]
+                new = not state.hang
                 state.hang = "idle" if run.idle(now) else "spins"
+                how = ("idle; their other tests wait beside" if state.hang == "idle"
+                       else "spinning; their other tests run after")
+                lines = [f"batch: {state.student.name}: {record.name} timed out, its guest {how} the others' "
+                         f"(each may take its timeout)"] if new else []
             else:
                 lines = []
                 self.seconds.setdefault(key, []).append(record.seconds)

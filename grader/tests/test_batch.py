@@ -178,17 +178,18 @@ def test_a_spinning_student_is_spread_over_the_workers(tmp_path):
     assert at_once == 2, "the hanging student's tests ran one after another (or more than 2 spun at once)"
     mallory = json.loads((out / "students" / "mallory" / "report.json").read_text())
     assert all(t["summary"].startswith("timeout") for t in mallory["tests"]) and len(mallory["tests"]) == 7
-    assert "mallory: identity_map_32m timed out" in stdout
+    assert "mallory: identity_map_32m timed out, its guest spinning; their other tests run after" in stdout
 
 
 def test_an_idle_guest_does_not_hold_a_core(tmp_path):
     make_submission("ivan", SLEEPS, tmp_path / "subs" / "ivan")
     out = tmp_path / "out"
-    _, at_once = batch_watched(tmp_path / "subs", out, "--jobs", "1", "--lab", "5", "--speed", "1")
+    stdout, at_once = batch_watched(tmp_path / "subs", out, "--jobs", "1", "--lab", "5", "--speed", "1")
     ivan = json.loads((out / "students" / "ivan" / "report.json").read_text())
     timeouts = [t for t in ivan["tests"] if t["summary"].startswith("timeout")]
     assert len(timeouts) >= 5, [t["summary"][:80] for t in ivan["tests"]]
     assert at_once > 1, "with --jobs 1, a test waiting on an idle guest kept the others from starting"
+    assert "timed out, its guest idle; their other tests wait beside" in stdout
 
 
 def test_the_eta_counts_the_timeouts_of_a_hanging_student(tmp_path):
