@@ -100,7 +100,7 @@ def _standard_places(folder: Path) -> dict[str, Path]:
     student's tree; {} otherwise."""
     for place in (folder, folder / "kernel"):
         files = {g: place / g for g in GAP_FILES}
-        if all(p.is_file() and not p.is_symlink() for p in files.values()):
+        if not place.is_symlink() and all(p.is_file() and not p.is_symlink() for p in files.values()):
             return files
     return {}
 

@@ -110,3 +110,8 @@ def test_links_are_never_followed(tmp_path):
     os.symlink(secret / "process.c", sub / "kernel" / "process.c")
     with pytest.raises(SubmissionError, match="kernel/process.c is a symbolic link"):
         find(sub, tmp_path / "w")
+    linked = tmp_path / "linked"  # a repository whose kernel/ points elsewhere on the grading machine
+    linked.mkdir()
+    os.symlink(files(tmp_path / "kit", ["paging.c", "process.c"]), linked / "kernel")
+    with pytest.raises(SubmissionError, match="missing gap file paging.c"):
+        find(linked, tmp_path / "w")
