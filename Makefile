@@ -296,7 +296,7 @@ handin: python-check
 
 release: python-check
 	$(INSTRUCTORS_ONLY)
-	@$(PYTHON) tools/package.py release $(if $(OUT_DIR),--out $(OUT_DIR))
+	@$(PYTHON) tools/package.py release $(if $(OUT_DIR),--out $(OUT_DIR)) $(if $(FORCE),--force)
 
 gradescope: python-check
 	$(INSTRUCTORS_ONLY)

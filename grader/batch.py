@@ -1,157 +1,299 @@
-"""Batch grading: every submission of a folder, in parallel, resumable.
+"""Batch grading: every submission of a folder, on every core, resumable,
+shardable.
 
-    python3 -m grader batch SUBMISSIONS --jobs N --out DIR [--lab N] [--force]
+    python3 -m grader batch SUBMISSIONS --out DIR [--jobs N] [--lab N] [--seed N] [--speed X]
+                            [--shard K/N] [--force] [--reference-paging]
+    python3 -m grader batch merge OUT1 OUT2 ... --out DIR
 
-SUBMISSIONS holds one folder or hand-in archive per student (its name is
-the student's). Each student is graded by a separate grader process, with
-the same seed and the same timeouts for everyone, and gets DIR/students/NAME/report.json plus its
-logs as soon as it is done; a re-run skips students already graded (unless
---force), so an interrupted batch loses nothing. When all are done, the
-batch writes DIR/grades.csv and prints a summary.
+SUBMISSIONS holds one entry per student, a folder or a hand-in archive named
+after the student (grader/submission.py finds the gap files in it). The
+batch builds each student's kernel, then schedules tests, not students
+(grader/schedule.py): every test of every student is a task for a pool of
+workers (grader/pool.py), with --jobs of them on the CPU at a time. A
+student whose tests hang slows nobody else: once one of their tests times
+out, their other tests, each still with its full timeout, wait beside the
+others' when their guest idles (it needs no core), or run after the
+others' when it spins (it keeps a core busy: real work, counted in the
+ETA).
+
+Everyone is graded with the same seed and the same timeouts (one speed,
+measured once), kept in DIR/batch.json: a re-run, and every shard, use them.
+
+A student's result is final only when every test has one:
+DIR/students/NAME/report.json, written in one step (a StudentRecord).
+Nothing else is ever final. Interrupted (Ctrl-C, SIGTERM, SIGKILL of the
+batch, a lost machine), the batch keeps each finished test and student, and
+writes DIR/grades.csv for the students who finished; the same command again
+grades exactly what is left. --force grades everyone again.
+
+--shard K/N grades the students whose name hashes to K of N, so that N
+machines share a class; give every shard the same --seed, then
+`batch merge` builds one DIR/grades.csv from the shards' folders.
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import json
+import dataclasses
+import os
 import random
-import subprocess
+import shutil
+import signal
 import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import build, dashboard, html_report
-from .handin import ARCHIVE_SUFFIXES
-from .report import from_dict
+from . import build, dashboard
+from .cli import measure_speed
+from .gradebook import (BatchError, Settings, Student, StudentRecord, load_record, student_dir, summary,
+                        write_grades)
+from .labs import all_labs
+from .pool import Pool
+from .protocol import fnv1a64
+from .schedule import Grading
+from .submission import is_archive, student_name
 
-STUDENT_TIMEOUT = 1800.0  # seconds: a bound per student, far above any real grading
+SLOTS_PER_CORE = 3  # tasks at a time per busy core allowed: the others wait on idle guests
 
 
-@dataclass(frozen=True)
-class Student:
-    name: str
-    path: Path
+class Stopped(Exception):
+    """The batch got a signal that ends it (SIGTERM, SIGHUP)."""
 
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# ---- Students and settings ------------------------------------------------
 
 def find_students(folder: Path) -> list[Student]:
-    students = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
-        name = path.name
-        for suffix in ARCHIVE_SUFFIXES:
-            name = name.removesuffix(suffix)
-        if path.is_dir() or path.name.endswith(ARCHIVE_SUFFIXES):
-            students.append(Student(name, path))
+    if not folder.is_dir():
+        raise BatchError(f"{folder}: not a folder of submissions")
+    students = [Student(student_name(p), p) for p in sorted(folder.iterdir())
+                if not p.name.startswith(".") and (p.is_dir() or is_archive(p))]
+    names = [s.name for s in students]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BatchError(f"two submissions for {', '.join(twice)} (a folder and an archive?): keep one each")
     return students
 
 
-def batch_seed(out: Path, requested: int | None) -> int:
-    """One seed for the whole batch, kept in DIR/batch.json so that a
-    resumed batch grades everyone with the same parameters."""
-    state = out / "batch.json"
-    if state.exists() and requested is None:
-        return json.loads(state.read_text())["seed"]
-    seed = requested if requested is not None else random.randrange(1, 1 << 31)
-    out.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps({"seed": seed}))
-    return seed
-
-
-def batch_speed(out: Path) -> float:
-    """One timeout multiplier for everyone, measured once on the reference
-    kernel: the same timeouts for every student, and one boot instead of
-    one per student."""
-    from .cli import measure_speed
-
-    return measure_speed(build.build_kernel(build.ROOT / "solutions", out / "reference").elf)
-
-
-def grade_student(student: Student, out: Path, seed: int, extra: list[str]) -> dict:
-    """Grades one student in its own process; returns its JSON report."""
-    folder = out / "students" / student.name
-    folder.mkdir(parents=True, exist_ok=True)
-    report = folder / "report.json"
-    argv = [sys.executable, "-m", "grader", "--submission", str(student.path.resolve()), "--seed", str(seed),
-            "--jobs", "1", "--quiet", "--out", str(folder / "grade"), "--json", str(report.with_suffix(".tmp")),
-            *extra]
+def parse_shard(text: str) -> tuple[int, int]:
     try:
-        result = subprocess.run(argv, cwd=build.ROOT, capture_output=True, text=True, errors="replace",
-                                timeout=STUDENT_TIMEOUT)
-        (folder / "grader.log").write_text(result.stdout + result.stderr)
-        doc = json.loads(report.with_suffix(".tmp").read_text())
-    except (subprocess.TimeoutExpired, OSError, ValueError) as e:
-        doc = {"score": 0, "max_score": 0, "seed": seed, "tests": [], "error": f"grading did not finish: {e}"}
-        report.with_suffix(".tmp").write_text(json.dumps(doc))
-    report.with_suffix(".tmp").replace(report)
-    html_report.write(from_dict(doc), folder / "report.html")
-    return doc
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard {text}: expected K/N, as 2/8") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"--shard {text}: K must be between 1 and N")
+    return k, n
 
 
-def write_grades(students: list[Student], out: Path) -> list[list[str]]:
-    """DIR/grades.csv from the students' reports, with a column for each lab
-    graded; returns its rows."""
-    docs = {s.name: json.loads(p.read_text()) for s in students
-            if (p := out / "students" / s.name / "report.json").exists()}
-    labs = sorted({t["lab"] for doc in docs.values() for t in doc["tests"]})
-    rows = [["student", *[f"lab{n}" for n in labs], "total", "max", "failed"]]
-    for name, doc in docs.items():
-        per_lab = {n: sum(t["score"] for t in doc["tests"] if t["lab"] == n) for n in labs}
-        failed = [t["name"] for t in doc["tests"] if t["status"] != "passed"]
-        if any(t["output"].startswith("build failed") for t in doc["tests"]):
-            failed.insert(0, "build failed")
-        if doc.get("error"):
-            failed.insert(0, doc["error"])
-        rows.append([name, *[f"{per_lab[n]:g}" for n in labs], f"{doc['score']:g}", f"{doc['max_score']:g}",
-                     ";".join(failed)])
-    with open(out / "grades.csv", "w", newline="") as f:
-        csv.writer(f).writerows(rows)
-    return rows
+def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
+    """Whether shard K/N grades `name`: a fixed hash of the name, so a
+    student's shard never depends on who else is in the folder."""
+    return shard is None or fnv1a64(name) % shard[1] == shard[0] - 1
 
 
-def summary(rows: list[list[str]]) -> str:
-    header, body = rows[0], rows[1:]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) for r in rows]
-    if body:
-        means = [f"{sum(float(r[i]) for r in body) / len(body):.1f}" for i in range(1, len(header) - 1)]
-        lines.append("  ".join(c.ljust(w) for c, w in zip(["average", *means], widths)))
-    return "\n".join(lines)
+def settings_for(args: argparse.Namespace) -> Settings:
+    """This run's settings: those of the batch in DIR when it is resumed (a
+    different request is an error), else new ones."""
+    labs = tuple(sorted(set(args.lab or ())))
+    old = None if args.force else Settings.load(args.out)
+    if old:
+        asked = {"--seed": (args.seed, old.seed), "--speed": (args.speed, old.speed)}
+        same = {"--lab": (labs, old.labs), "--reference-paging": (args.reference_paging, old.reference_paging),
+                "--shard": (args.shard, old.shard)}
+        for flag, (new, kept) in [*asked.items(), *same.items()]:
+            if new != kept and (flag in same or new is not None):
+                raise BatchError(f"{args.out} is a batch graded with {_shown(flag, kept)}, not {_shown(flag, new)}: "
+                                 f"mixing them would grade students differently; run it as before, or use --force "
+                                 f"(grade everyone again) or another --out")
+        return old
+    if args.shard and args.seed is None:
+        raise BatchError("--shard needs --seed: every shard must grade with the same seed")
+    seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
+    speed = args.speed or reference_speed(args.out)
+    return Settings(seed, speed, labs, args.reference_paging, args.shard)
+
+
+def _shown(flag: str, value) -> str:
+    """An option as given on the command line."""
+    if value in (None, (), False):
+        return f"no {flag}"
+    if flag == "--lab":
+        return " ".join(f"--lab {n}" for n in value)
+    if flag == "--shard":
+        return f"--shard {value[0]}/{value[1]}"
+    return flag if value is True else f"{flag} {value}"
+
+
+def reference_speed(out: Path) -> float:
+    """The timeout multiplier of this machine, measured once on the
+    reference kernel (grader/cli.py)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix="reference-") as work:
+        return measure_speed(build.build_kernel(build.ROOT / "solutions", Path(work)).elf)
+
+
+# ---- The batch ------------------------------------------------------------
+
+def run(grading: Grading, pool: Pool, print_line) -> None:
+    """Starts tasks while there is room, takes answers, prints progress,
+    until every student is final or cannot be finished in this run."""
+    start = last_line = time.monotonic()
+    total = len(grading.todo)
+    while not grading.done:
+        while pool.has_room() and (task := grading.next_task(pool)):
+            pool.start(task)
+        if not pool.running:
+            break  # nothing runs and nothing can start: the rest cannot finish in this run
+        for finished, answer in pool.wait(0.25):
+            now = time.monotonic()
+            before = len(grading.finished)
+            for line in grading.answer(finished, answer, now):
+                print_line(f"{line}; about {grading.eta(pool, now):.0f} s left")
+            for record in grading.finished[before:]:
+                done = len(grading.finished)
+                rate = done / max(now - start, 1e-6) * 60
+                error = f" ({_clip(record.error)})" if record.error else ""
+                print_line(f"[{done}/{total}] {record.student}: {record.score:g}/{record.max_score:g}{error}  "
+                           f"{rate:.1f}/min, about {grading.eta(pool, now):.0f} s left")
+                last_line = now
+        now = time.monotonic()
+        if now - last_line > 20:
+            print_line(f"batch: {len(pool.running)} tasks running, about {grading.eta(pool, now):.0f} s left")
+            last_line = now
+
+
+def _clip(text: str, width: int = 100) -> str:
+    """`text` on one line, at most `width` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[:width - 3] + "..."
+
+
+def grade(args: argparse.Namespace) -> int:
+    students = [s for s in find_students(args.submissions) if in_shard(s.name, args.shard)]
+    if args.force:
+        for s in students:
+            shutil.rmtree(student_dir(args.out, s.name), ignore_errors=True)
+    build.build_trusted()
+    settings = settings_for(args)
+    settings.save(args.out)
+    labs = [lab for lab in all_labs() if not settings.labs or lab.number in settings.labs]
+    final = {s.name: r for s in students if (r := load_record(args.out, s.name))}
+    todo = [s for s in students if s.name not in final]
+    shard = f", shard {settings.shard[0]}/{settings.shard[1]}" if settings.shard else ""
+    print(f"batch: {len(students)} submissions{shard}, {len(final)} already graded, seed {settings.seed}, "
+          f"timeouts x{settings.speed:.2f}", flush=True)
+    grading = Grading(todo, settings, args.out, labs)
+    worker = [sys.executable, "-m", "grader", "worker", "--seed", str(settings.seed), "--speed",
+              f"{settings.speed:.3f}", *[a for n in settings.labs for a in ("--lab", str(n))]]
+    pool = Pool(worker, args.jobs, SLOTS_PER_CORE * args.jobs, args.out / "workers.log")
+    stopped: int | None = None
+    try:
+        run(grading, pool, lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        stopped = signal.SIGINT
+    except Stopped as e:
+        stopped = e.signum
+    finally:
+        pool.close()  # ends every worker, QEMU and compiler still running
+    records = [r for s in students if (r := load_record(args.out, s.name))]  # what is final is on disk
+    rows = write_grades(records, args.out / "grades.csv")
+    print("\n" + summary(rows) + f"\n\ngrades: {args.out / 'grades.csv'}")
+    print(f"dashboard: {dashboard.write(args.out, args.submissions)}")
+    unfinished = len(students) - len(records)
+    if stopped is not None:
+        print(f"interrupted ({signal.Signals(stopped).name}): {len(records)} of {len(students)} students are "
+              f"graded (in grades.csv); run the same command again to grade the {unfinished} others")
+        return 128 + stopped
+    if unfinished:
+        print(f"batch: {unfinished} students are not finished (see above); run the same command again")
+        return 1
+    return 0
+
+
+def merge(argv: list[str]) -> int:
+    """python3 -m grader batch merge OUT1 OUT2 ... --out DIR: one grades.csv
+    (and one students/ folder) from the output folders of a batch's shards."""
+    ap = argparse.ArgumentParser(prog="python3 -m grader batch merge", description=merge.__doc__)
+    ap.add_argument("parts", type=Path, nargs="+")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    settings = [(part, Settings.load(part) if part.is_dir() else None) for part in args.parts]
+    missing = [str(part) for part, s in settings if s is None]
+    if missing:
+        raise BatchError(f"not the output of a batch (no batch.json): {', '.join(missing)}")
+    seeds = {s.seed for _, s in settings}
+    if len(seeds) > 1:
+        raise BatchError(f"the parts were graded with different seeds ({sorted(seeds)}): their grades do not mix")
+    shards = sorted(s.shard for _, s in settings if s.shard)
+    if shards and shards != [(k, shards[0][1]) for k in range(1, shards[0][1] + 1)]:
+        print(f"merge: warning: shards {', '.join(f'{k}/{n}' for k, n in shards)} are not exactly 1/N to N/N",
+              file=sys.stderr)
+    records: dict[str, StudentRecord] = {}
+    unfinished = []
+    for part, _ in settings:
+        for folder in sorted((part / "students").glob("*")) if (part / "students").is_dir() else []:
+            record = load_record(part, folder.name)
+            if record is None:
+                unfinished.append(f"{folder.name} ({part})")
+                continue
+            if record.student in records:
+                raise BatchError(f"{record.student} was graded in two parts: keep one")
+            records[record.student] = record
+            target = student_dir(args.out, record.student)
+            if folder.resolve() != target.resolve():
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(folder, target)
+    first = settings[0][1]
+    dataclasses.replace(first, shard=None).save(args.out)
+    rows = write_grades(list(records.values()), args.out / "grades.csv")
+    dashboard.write(args.out)
+    speeds = " ".join(sorted({f"x{s.speed:.2f}" for _, s in settings}))
+    print(summary(rows) + f"\n\ngrades: {args.out / 'grades.csv'} ({len(records)} students from "
+          f"{len(args.parts)} parts, seed {first.seed}, timeouts {speeds})")
+    if unfinished:
+        print(f"merge: not finished, not in grades.csv: {', '.join(unfinished)}")
+        return 1
+    return 0
+
+
+def _stop(signum: int, _frame) -> None:
+    raise Stopped(signum)
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["merge"]:
+        try:
+            return merge(argv[1:])
+        except BatchError as e:
+            print(f"merge: {e}", file=sys.stderr)
+            return 2
     ap = argparse.ArgumentParser(prog="python3 -m grader batch", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("submissions", type=Path)
-    ap.add_argument("--jobs", "-j", type=int, default=2, help="students graded at the same time")
+    ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                    help="cores to use: tests on the CPU at a time (default: all)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--lab", type=int, action="append")
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--speed", type=float, help="timeout multiplier; default: measured once on this machine")
+    ap.add_argument("--shard", type=parse_shard, metavar="K/N", help="grade only shard K of N (needs --seed)")
     ap.add_argument("--force", action="store_true", help="grade again students already graded")
     ap.add_argument("--reference-paging", action="store_true", help="grade process.c on the reference paging.c")
     args = ap.parse_args(argv)
-    students = find_students(args.submissions)
-    seed = batch_seed(args.out, args.seed)
-    extra = [a for n in args.lab or [] for a in ("--lab", str(n))]
-    extra += ["--reference-paging"] if args.reference_paging else []
-    todo = [s for s in students if args.force or not (args.out / "students" / s.name / "report.json").exists()]
-    print(f"batch: {len(students)} submissions, {len(students) - len(todo)} already graded, seed {seed}", flush=True)
-    build.build_trusted()
-    extra += ["--speed", f"{batch_speed(args.out):.3f}"]
-    start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(grade_student, s, args.out, seed, extra): s for s in todo}
-        for done, future in enumerate(as_completed(futures), 1):
-            doc = future.result()
-            elapsed = time.monotonic() - start
-            rate = done / elapsed * 60
-            left = (len(todo) - done) * elapsed / done
-            note = f" ({doc['error']})" if doc.get("error") else ""
-            print(f"[{done}/{len(todo)}] {futures[future].name}: {doc['score']:g}/{doc['max_score']:g}{note}  "
-                  f"{rate:.1f}/min, about {left:.0f} s left", flush=True)
-    rows = write_grades(students, args.out)
-    print("\n" + summary(rows) + f"\n\ngrades: {args.out / 'grades.csv'}")
-    print(f"dashboard: {dashboard.write(args.out, args.submissions)}")
-    return 0
+    signal.signal(signal.SIGTERM, _stop)
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:  # not under nohup
+        signal.signal(signal.SIGHUP, _stop)
+    try:
+        return grade(args)
+    except (BatchError, build.BuildError) as e:
+        print(f"batch: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("batch: interrupted before grading started", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Stopped as e:
+        print(f"batch: stopped by {e} before grading started", file=sys.stderr)
+        return 128 + e.signum

@@ -89,6 +89,9 @@ class Booter:
         if self.dry_run:
             raise BootCaptured(request)
         self.result = qemu.run(request)
+        if self.result.outcome is qemu.Outcome.INTERRUPTED:
+            # No verdict: stop as Ctrl-C does, so that no result is recorded.
+            raise KeyboardInterrupt(self.result.message)
         if not self.result.passed:
             raise self._failure(self.result)
         return Run(self.result, self.lab.folder)

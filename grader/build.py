@@ -73,20 +73,6 @@ def build_trusted() -> None:
         raise BuildError("the kit itself does not build (not your code):\n" + _tail(result.stdout + result.stderr))
 
 
-def find_gap_files(submission: Path) -> dict[str, Path]:
-    """The gap files of a submission folder (DIR/ or DIR/kernel/)."""
-    found: dict[str, Path] = {}
-    for name in GAP_FILES:
-        for candidate in (submission / name, submission / "kernel" / name):
-            if candidate.is_file():
-                found[name] = candidate
-                break
-        else:
-            raise BuildError(f"missing gap file {name}: expected {submission / name} or "
-                             f"{submission / 'kernel' / name}")
-    return found
-
-
 def check_source(name: str, text: str) -> None:
     """Early, friendly messages for includes outside the documented headers
     and assembler includes written plainly. Nothing rests on this text
@@ -150,30 +136,10 @@ def reference_gap(name: str) -> Path:
     raise BuildError(f"this kit has no reference {name} (neither solutions/{name} nor a built one)")
 
 
-def submission_gap_files(submission: Path, work: Path) -> dict[str, Path]:
-    """The gap files of a submission: a folder or a hand-in archive (which
-    is unpacked into `work`)."""
-    from .handin import HandinError, is_archive, unpack
-
-    archives = [p for p in submission.iterdir() if is_archive(p)] if submission.is_dir() else []
-    if len(archives) == 1 and not any((submission / g).exists() or (submission / "kernel" / g).exists()
-                                      for g in GAP_FILES):
-        submission = archives[0]  # an uploaded hand-in archive (Gradescope)
-    if is_archive(submission):
-        try:
-            submission = unpack(submission, work / "unpacked")
-        except HandinError as e:
-            raise BuildError(str(e)) from e
-    elif not submission.is_dir():
-        raise BuildError(f"{submission}: no such folder or hand-in archive")
-    return find_gap_files(submission)
-
-
-def build_submission(submission: Path, work: Path, replace: dict[str, Path] | None = None) -> Kernel:
-    """Copies a submission's gap files (a folder or a hand-in archive) into
-    `work` and builds them; `replace` swaps some of them for other files
+def build_submission(files: dict[str, Path], work: Path, replace: dict[str, Path] | None = None) -> Kernel:
+    """Copies a submission's gap files (`files`, found by grader/submission.py)
+    into `work` and builds them; `replace` swaps some of them for other files
     (the reference paging.c, say, or its object)."""
-    files = submission_gap_files(submission, work)
     src = work / "src"
     if src.exists():
         shutil.rmtree(src)

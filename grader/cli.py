@@ -10,7 +10,8 @@ two files count.
 Subcommands: batch (a folder of submissions), handin (pack the gap files),
 similarity (pairs of submissions that share code),
 replay (one test's boot, optionally paused for GDB), soak (the reference,
-again and again); `python3 -m grader SUBCOMMAND --help` for each.
+again and again), worker (the batch's, internal); `python3 -m grader
+SUBCOMMAND --help` for each.
 """
 from __future__ import annotations
 
@@ -21,20 +22,19 @@ import importlib
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import build, html_report, report
+from . import build, html_report, report, submission
 from .labs import Lab, all_labs
 from .qemu import Outcome, RunRequest, run as run_qemu
 from .results import FAILED, NOT_RUN, TestResult, load_all
 
 ROOT = build.ROOT
 # python3 -m grader SUBCOMMAND ...: each is a module of this package with main(argv).
-SUBCOMMANDS = ("batch", "handin", "replay", "similarity", "soak")
+SUBCOMMANDS = ("batch", "handin", "replay", "similarity", "soak", "worker")
 # Seconds a harness boot takes on the machine the lab.toml timeouts were
 # measured on (2 cores, TCG, qboot); timeouts grow with the ratio of this
 # machine's boot to it, never shrink.
@@ -49,7 +49,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python3 -m grader", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     what = ap.add_mutually_exclusive_group()
-    what.add_argument("--submission", type=Path, help="grade the gap files in DIR (or DIR/kernel)")
+    what.add_argument("--submission", type=Path,
+                      help="grade the gap files of a folder or hand-in archive (found as grader/submission.py says)")
     what.add_argument("--reference", action="store_true", help="grade the reference solutions")
     what.add_argument("--upto", type=int, metavar="K", help="grade the partial skeleton for lab K")
     ap.add_argument("--reference-paging", action="store_true",
@@ -91,37 +92,16 @@ def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list
     """Builds what the arguments ask to grade; returns the kernel, the gap
     files' compiler warnings and notes for the student."""
     build.build_trusted()
+    notes: list[str] = []
     if args.reference:
         kernel = build.build_kernel(ROOT / "solutions", work / "obj")
     elif args.upto is not None:
         kernel = build.build_partial(args.upto, work)
     else:
         replace = {"paging.c": build.reference_gap("paging.c")} if args.reference_paging else {}
-        kernel = build.build_submission(args.submission or ROOT, work, replace)
-    notes = [] if args.reference or args.upto or args.submission else changed_outside_gaps()
+        kernel, found = submission.build(args.submission or ROOT / "kernel", work, replace)
+        notes = list(found) if args.submission else submission.changed_outside_gaps()
     return kernel.elf, kernel.warnings, [kernel.build_mode, *notes]
-
-
-def git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def changed_outside_gaps() -> list[str]:
-    """Files that differ from the release, gap files aside: grading ignores
-    them, so a student should know. A student tree's release is its first
-    commit; in the kit itself (which has solutions/), the last commit."""
-    release = "HEAD" if (ROOT / "solutions").is_dir() else git("rev-list", "--max-parents=0", "HEAD").strip()
-    if not release:
-        return []
-    gaps = {f"kernel/{g}" for g in build.GAP_FILES}
-    changed = [f for f in git("diff", "--name-only", release.splitlines()[0]).splitlines() if f not in gaps]
-    if not changed:
-        return []
-    return [f"warning: grading uses only {', '.join(sorted(gaps))}; these changes are ignored: "
-            + ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")]
 
 
 def clear_results(results_dir: Path) -> None:

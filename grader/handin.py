@@ -1,36 +1,30 @@
-"""Hand-in archives: what a student submits, packed by `make handin` and
-unpacked (safely) by the grader, the batch tool and the Gradescope package.
+"""Hand-in archives: what a student submits, packed by `make handin`.
 
-An archive holds kernel/paging.c and kernel/process.c, and the answer
-files labs ask for (lab.toml `answers`). Unpacking keeps only regular files
-with those names, whatever paths the archive gives them, so an archive can
-never write outside the grader's private folder.
+The archive holds kernel/paging.c and kernel/process.c, and the answer files
+labs ask for (lab.toml `answers`). The grader reads it, like any other
+submission, through grader/submission.py; packing checks that it finds the
+gap files there, and warns, as `make grade` does, about edited files that
+grading ignores.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import tarfile
-import zipfile
+import tempfile
 from pathlib import Path
 
 from .build import GAP_FILES, ROOT
 from .labs import all_labs
-
-MAX_FILE = 1 << 20
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+from .submission import SubmissionError, changed_outside_gaps, find
 
 
 class HandinError(Exception):
-    """An archive that cannot be read; the message says why."""
+    """A tree that cannot be packed; the message says why."""
 
 
 def answer_files() -> tuple[str, ...]:
     return tuple(a for lab in all_labs() for a in lab.answers)
-
-
-def is_archive(path: Path) -> bool:
-    return path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES)
 
 
 def pack(root: Path, out: Path) -> list[str]:
@@ -43,32 +37,12 @@ def pack(root: Path, out: Path) -> list[str]:
     with tarfile.open(out, "w:gz") as tar:
         for name in names:
             tar.add(root / name, arcname=name)
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            find(out, Path(work))  # what the grader will do with it
+        except SubmissionError as e:
+            raise HandinError(f"the grader cannot read {out.name}: {e}") from e
     return names
-
-
-def unpack(archive: Path, dest: Path) -> Path:
-    """Extracts the files the grader reads from `archive` into `dest`
-    (flat); returns `dest`."""
-    wanted = set(GAP_FILES) | {Path(a).name for a in answer_files()}
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        if archive.name.endswith(".zip"):
-            with zipfile.ZipFile(archive) as z:
-                for info in z.infolist():
-                    name = Path(info.filename).name
-                    if name in wanted and not info.is_dir() and info.file_size <= MAX_FILE:
-                        (dest / name).write_bytes(z.read(info))
-        else:
-            with tarfile.open(archive) as tar:
-                for member in tar.getmembers():
-                    name = Path(member.name).name
-                    if name in wanted and member.isfile() and member.size <= MAX_FILE:
-                        extracted = tar.extractfile(member)
-                        if extracted:
-                            (dest / name).write_bytes(extracted.read())
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as e:
-        raise HandinError(f"cannot read {archive.name}: {e}") from e
-    return dest
 
 
 def main(argv: list[str]) -> int:
@@ -76,6 +50,8 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m grader handin", description=main.__doc__)
     ap.add_argument("--out", type=Path, default=ROOT / "handin.tar.gz")
     args = ap.parse_args(argv)
+    for warning in changed_outside_gaps():
+        print(f"handin: {warning}", file=sys.stderr)
     try:
         names = pack(ROOT, args.out)
     except HandinError as e:

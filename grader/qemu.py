@@ -33,6 +33,9 @@ DEFAULT_OUTPUT_CAP = 256 << 10
 # Still printing this much when the timeout hits also counts as a flood.
 _FLOOD_AT_TIMEOUT = 32 << 10
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# QEMU's last words when a signal ends it; it then exits 0, like a triple
+# fault under -no-reboot. The guest cannot write to QEMU's stderr.
+_KILLED = re.compile(r"terminating on signal (?P<signal>\d+)")
 
 
 class Outcome(str, Enum):
@@ -46,6 +49,7 @@ class Outcome(str, Enum):
     FORGED = "forged finish"
     SHUTDOWN = "shutdown"  # a boot without a test that ended normally
     QEMU_ERROR = "qemu error"
+    INTERRUPTED = "interrupted"  # QEMU killed from outside (Ctrl-C, SIGTERM, the OOM killer): no verdict
 
 
 # Checks run from outside on a halted guest; they return problems found.
@@ -277,6 +281,10 @@ class _Boot:
 
 def classify_exit(code: int | None, lines: Sequence[str], req: RunRequest, stderr: str) -> tuple[Outcome, str]:
     """Outcome of a boot that ended by itself, from its exit status and log."""
+    killed = _KILLED.search(stderr)
+    if (code is not None and code < 0) or killed:
+        signal = killed["signal"] if killed else -code
+        return Outcome.INTERRUPTED, f"QEMU was killed from outside (signal {signal}): no verdict; grade again"
     if code == protocol.EXIT_PASS:
         return _classify_pass(list(lines), req)
     if code == protocol.EXIT_FAIL:

@@ -33,7 +33,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build
+from . import submission
+from .build import ROOT
 
 K = 15  # tokens per hashed run (shorter shared runs are noise)
 W = 8  # winnowing window: every shared run of K + W - 1 tokens is found
@@ -201,8 +202,9 @@ def regions(pair: Pair) -> list[Region]:
 
 
 def read_sources(path: Path, work: Path) -> dict[str, str]:
-    """A submission's gap files as text (build.BuildError if there are none)."""
-    files = build.submission_gap_files(path, work)
+    """A submission's gap files as text, found as grading finds them
+    (submission.SubmissionError if there are none)."""
+    files = submission.find(path, work).files
     return {name: f.read_bytes()[:MAX_SOURCE].decode("utf-8", errors="replace") for name, f in files.items()}
 
 
@@ -218,7 +220,7 @@ def check_folder(folder: Path, base: Path, common: int = COMMON) -> Check:
         for student in find_students(folder):
             try:
                 files = read_sources(student.path, Path(tmp) / f"s{len(subs) + len(skipped)}")
-            except build.BuildError as e:
+            except submission.SubmissionError as e:
                 skipped.append(f"{student.name}: {e}")
                 continue
             subs.append(fingerprint(student.name, files, vocabulary, skeleton))
@@ -227,11 +229,12 @@ def check_folder(folder: Path, base: Path, common: int = COMMON) -> Check:
 
 def main(argv: list[str]) -> int:
     from . import similarity_page
+    from .gradebook import BatchError
 
     ap = argparse.ArgumentParser(prog="python3 -m grader similarity", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("submissions", type=Path)
-    ap.add_argument("--base", type=Path, default=build.ROOT / "kernel",
+    ap.add_argument("--base", type=Path, default=ROOT / "kernel",
                     help="the skeleton's gap files, whose code never counts (default: this tree's kernel/)")
     ap.add_argument("--html", type=Path, metavar="FILE", help="also write the ranking with the matching regions")
     ap.add_argument("--top", type=int, default=20, help="pairs shown (default 20)")
@@ -240,7 +243,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     try:
         result = check_folder(args.submissions, args.base, args.common)
-    except (build.BuildError, OSError) as e:
+    except (submission.SubmissionError, BatchError, OSError) as e:
         print(f"similarity: {e}", file=sys.stderr)
         return 1
     print(similarity_page.text(result, args.top))

@@ -21,6 +21,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grader.stubs import body  # noqa: E402  (the one stub body, also used by grading)
+
 MARKER = re.compile(r"^\s*//@\s*(?:lab\s+(\d+)\s+(body|private)|(end))\s*$")
 
 
@@ -70,13 +74,7 @@ def handout_for(lab: int, labs_dir: Path) -> str:
 def stub(region: Region, labs_dir: Path) -> list[str]:
     if region.kind == "private":
         return [f"// Lab {region.lab}: your private helpers (static functions and data) go here.\n"]
-    handout = handout_for(region.lab, labs_dir)
-    return [
-        "{\n",
-        f"    // Lab {region.lab}: your code here.\n",
-        f'    gap_not_implemented(__func__, {region.lab}, "{handout}");\n',
-        "}\n",
-    ]
+    return body(region.lab, handout_for(region.lab, labs_dir))
 
 
 def render(parts: list[str | Region], upto: int, labs_dir: Path) -> str:

@@ -38,3 +38,7 @@ def boot_reference(reference_kernel: Path, tmp_path: Path):
                                         log_path=tmp_path / "serial.log"))
 
     return boot
+
+# data/ holds inputs of the tests (a demo lab's own test file among them),
+# not tests of the kit.
+collect_ignore = ["data"]

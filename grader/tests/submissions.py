@@ -8,13 +8,16 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.build import GAP_FILES, ROOT
+from grader.labs import all_labs
 
 
 def edits(spec: dict) -> list[dict]:
@@ -113,3 +116,39 @@ def reformat(text: str) -> str:
             out.append("  " * max(depth, 0) + part)
             depth += part.endswith("{")
     return "\n".join(out) + "\n"
+
+
+# init_paging spins with interrupts off: every test times out, its QEMU on the CPU.
+SPINS = {"edit": [{"replace": "    identity_map(pmm_ram_end());",
+                   "with": "    for (volatile int spin = 1; spin;) {}\n    identity_map(pmm_ram_end());"}]}
+# waitpid sleeps forever: lab 5's tests time out with the guest idle.
+SLEEPS = {"edit": [{"file": "process.c", "replace": "    struct process *me = process_current();\n    bool have_child",
+                    "with": "    struct process *me = process_current();\n    me->wake_tick = 0x7FFFFFFF;\n"
+                            "    return process_block(BLOCK_SLEEP);\n    bool have_child"}]}
+
+
+def make_class(root: Path, mistake: dict) -> dict[str, float]:
+    """A class as instructors receive one, in `root`: each way of handing in
+    and of failing; returns each student's lab 1 score.
+    `mistake` is a mistakes.toml entry that fails lab 1's remap (3 points)."""
+    full = all_labs()[0].max_points
+    make_submission("alice", {}, root / "alice")  # the two files at the top
+    make_submission("bob", mistake, root / "bob")
+    make_submission("carol", {"edit": [{"replace": "    identity_map(pmm_ram_end());", "with": "oops"}]},
+                    root / "carol")  # does not compile
+    (root / "dave").mkdir()  # nothing handed in
+    tree = make_submission("erin", {}, root / "erin-tree" / "kernel").parent  # make handin's archive
+    from grader.handin import pack
+
+    pack(tree, root / "erin.tar.gz")
+    shutil.rmtree(tree)
+    folder = make_submission("fay", {}, root / "fay-zip" / "kestrel-fay" / "kernel")  # a zipped folder
+    with zipfile.ZipFile(root / "fay.zip", "w") as z:
+        for gap in GAP_FILES:
+            z.write(folder / gap, f"kestrel-fay/kernel/{gap}")
+        z.writestr("__MACOSX/kestrel-fay/kernel/._paging.c", b"\0\5\26\7 not C")
+    shutil.rmtree(root / "fay-zip")
+    gus = make_submission("gus", {}, root / "gus")  # near-miss names
+    (gus / "paging.c").rename(gus / "Paging.c")
+    (gus / "process.c").rename(gus / "process_lab5.c")
+    return {"alice": full, "bob": full - 3, "carol": 0, "dave": 0, "erin": full, "fay": full, "gus": full}

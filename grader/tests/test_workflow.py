@@ -2,9 +2,9 @@
 grading and the Gradescope package, each run for real."""
 from __future__ import annotations
 
-import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +19,7 @@ from grader.build import GAP_FILES, ROOT
 from grader.labs import all_labs
 
 from .leaks import leaked
-from .submissions import make_submission
+from .submissions import make_class
 
 MISTAKES = tomllib.loads((Path(__file__).parent / "mistakes.toml").read_text())
 
@@ -95,43 +95,25 @@ def test_handin_archive_is_graded(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def submissions(tmp_path_factory) -> Path:
-    """A small class: correct, partly correct, broken, empty, an archive."""
+def submissions(tmp_path_factory) -> tuple[Path, dict[str, float]]:
+    """A class: each way of handing in and of failing (submissions.py)."""
     root = tmp_path_factory.mktemp("class")
-    make_submission("alice", {}, root / "alice")
-    make_submission("bob", MISTAKES["lab1_no_invlpg_on_remap"], root / "bob")
-    make_submission("carol", {"edit": [{"replace": "    identity_map(pmm_ram_end());", "with": "oops"}]},
-                    root / "carol")
-    (root / "dave").mkdir()
-    make_submission("erin", {}, root / "erin-src")
-    from grader.handin import pack
-
-    (root / "erin-src" / "kernel").mkdir()
-    for gap in GAP_FILES:
-        shutil.move(root / "erin-src" / gap, root / "erin-src" / "kernel" / gap)
-    pack(root / "erin-src", root / "erin.tar.gz")
-    shutil.rmtree(root / "erin-src")
-    return root
+    return root, make_class(root, MISTAKES["lab1_no_invlpg_on_remap"])
 
 
-def test_batch_grades_everyone_and_resumes(submissions, tmp_path):
-    out = tmp_path / "batch"
-    argv = [sys.executable, "-m", "grader", "batch", str(submissions), "--jobs", "2", "--out", str(out),
-            "--lab", "1", "--seed", "7"]
-    first = run(argv, ROOT)
-    assert first.returncode == 0, first.stdout + first.stderr
-    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
-    assert set(rows) == {"alice", "bob", "carol", "dave", "erin"}
-    full = rows["alice"]["max"]
-    assert rows["alice"]["total"] == rows["erin"]["total"] == full
-    assert 0 < float(rows["bob"]["total"]) < float(full) and "remap" in rows["bob"]["failed"]
-    assert rows["carol"]["total"] == rows["dave"]["total"] == "0"
-    assert "[5/5]" in first.stdout and "average" in first.stdout
-    again = run(argv, ROOT)
-    assert "5 already graded" in again.stdout and "[1/" not in again.stdout
-    (out / "students" / "bob" / "report.json").unlink()  # as if interrupted while grading bob
-    resumed = run(argv, ROOT)
-    assert "4 already graded" in resumed.stdout and "[1/1] bob" in resumed.stdout
+def upload(submissions: Path, student: str, to: Path) -> None:
+    """What Gradescope puts in submission/ for a student's upload: a zip is
+    unpacked (its folder kept), any other file is left as is."""
+    to.mkdir(parents=True)
+    entry = next(p for p in submissions.iterdir() if p.name == student or p.name.startswith(f"{student}."))
+    if entry.is_dir():
+        for f in entry.iterdir():
+            shutil.copy(f, to / f.name)
+    elif entry.name.endswith(".zip"):
+        with zipfile.ZipFile(entry) as z:
+            z.extractall(to)
+    else:
+        shutil.copy(entry, to)
 
 
 def test_gradescope_package_runs_on_a_simulated_autograder(submissions, tmp_path):
@@ -151,25 +133,25 @@ def test_gradescope_package_runs_on_a_simulated_autograder(submissions, tmp_path
     os.chmod(source / "run_autograder", 0o755)
     lab1 = source / "labs" / "01-identity-map" / "lab.toml"
     lab1.write_text(lab1.read_text().replace('[tests.remap]\n', '[tests.remap]\nvisibility = "hidden"\n'))
-    for student, expect_full in (("alice", True), ("carol", False), ("dave", False), ("erin", False)):
+    folder, scores = submissions
+    for student in ("alice", "dave", "erin", "fay", "gus"):
         root = tmp_path / f"autograder-{student}"
-        (root / "submission").mkdir(parents=True)
+        upload(folder, student, root / "submission")
         os.symlink(source, root / "source")
-        for f in (submissions / student).iterdir() if (submissions / student).is_dir() else []:
-            shutil.copy(f, root / "submission" / f.name)
-        if student == "erin":
-            shutil.copy(submissions / "erin.tar.gz", root / "submission")
-            expect_full = True
         result = run([str(source / "run_autograder")], source, AUTOGRADER_ROOT=str(root),
                      KESTREL_GRADE_ARGS="--lab 1", TMPDIR=str(tmp_path))
         doc = json.loads((root / "results" / "results.json").read_text())
         tests = {t["name"]: t for t in doc["tests"]}
         assert len(tests) == len(all_labs()[0].tests), result.stdout + result.stderr
-        assert (doc["score"] == sum(t["max_score"] for t in doc["tests"])) == expect_full, (student, doc["score"])
+        assert doc["score"] == scores[student], (student, doc["score"], doc["output"])
         hidden = [t for t in doc["tests"] if "(remap)" in t["name"]]
         assert hidden and hidden[0]["visibility"] == "hidden"
         if student == "dave":
             assert all("missing gap file" in t["output"] for t in doc["tests"])
+        if student == "fay":  # a zipped folder, unpacked by Gradescope: one folder down
+            assert "found paging.c at kestrel-fay/kernel/paging.c" in doc["output"]
+        if student == "gus":
+            assert "no file named paging.c: graded Paging.c" in doc["output"]
     # A student behind on labs 1-3: process.c graded on the shipped reference paging.o.
     root = tmp_path / "autograder-frank"
     (root / "submission").mkdir(parents=True)
@@ -185,7 +167,7 @@ def test_gradescope_package_runs_on_a_simulated_autograder(submissions, tmp_path
             result.stdout + result.stderr + json.dumps(doc)
 
 
-def test_grading_in_a_release_warns_about_files_outside_the_gaps(release, tmp_path):
+def test_grading_and_handin_in_a_release_warn_about_files_outside_the_gaps(release, tmp_path):
     (release / "kernel" / "trap.c").write_text((release / "kernel" / "trap.c").read_text() + "// edited\n")
     run(["git", "commit", "-q", "-am", "a student's edit"], release, GIT_AUTHOR_NAME="s", GIT_AUTHOR_EMAIL="s@x",
         GIT_COMMITTER_NAME="s", GIT_COMMITTER_EMAIL="s@x")
@@ -193,5 +175,39 @@ def test_grading_in_a_release_warns_about_files_outside_the_gaps(release, tmp_pa
         result = run([sys.executable, "-m", "grader", "--lab", "1", "--test", "remap", "-q", "--out",
                       str(tmp_path / "g")], release)
         assert "these changes are ignored: kernel/trap.c" in result.stderr
+        handin = run(["make", "-s", "handin"], release)
+        assert handin.returncode == 0 and (release / "handin.tar.gz").is_file(), handin.stderr
+        assert "these changes are ignored: kernel/trap.c" in handin.stderr
     finally:
         run(["git", "reset", "-q", "--hard", "HEAD~1"], release)
+        (release / "handin.tar.gz").unlink(missing_ok=True)
+
+
+def test_release_never_overwrites_a_folder_in_use(tmp_path):
+    out = tmp_path / "student"
+    out.mkdir()
+    (out / "notes.txt").write_text("an instructor's file")
+    refused = run([sys.executable, "tools/package.py", "release", "--out", str(out)], ROOT)
+    assert refused.returncode != 0 and "not empty" in refused.stderr and (out / "notes.txt").exists()
+    forced = run(["make", "-s", "release", f"OUT_DIR={out}", "FORCE=1"], ROOT)
+    assert forced.returncode == 0, forced.stderr
+    assert not (out / "notes.txt").exists() and (out / "Makefile").is_file()
+
+
+def test_classroom_steps_work_whichever_python3_comes_first(release, tmp_path):
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python3").write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")  # -S: no dist-packages
+    (shim / "python3").chmod(0o755)
+    path = f"{shim}:{os.environ['PATH']}"
+    bare = run(["python3", "-c", "import pytest"], release, PATH=path)
+    assert "No module named 'pytest'" in bare.stderr, "the first python3 on PATH must lack pytest for this test"
+    workflow = (release / ".github" / "workflows" / "classroom.yml").read_text()
+    commands = re.findall(r"^\s+command: (.*)$", workflow, re.MULTILINE)
+    assert len(commands) == sum(len(lab.tests) for lab in all_labs())
+    assert all(c.startswith("make -s grade LAB=") for c in commands), commands
+    for command in (commands[0], commands[-1]):
+        result = run(["sh", "-c", command], release, PATH=path)
+        assert "No module named" not in result.stdout + result.stderr, result.stderr
+        assert "total 0/" in result.stdout, result.stdout + result.stderr  # graded: the skeleton scores 0
+        assert re.search(r"not implemented: \w+\(\) is still the stub|blocked by \w+ \(lab", result.stdout)
