@@ -8,7 +8,8 @@ number on it is one of grades.csv's or counts what the reports say:
   test as bars;
 - the trust flags the reports raise (things no correct solution does);
 - the submissions that hung (timeout, output flood) or crashed (panic,
-  triple fault), and those whose grading did not finish;
+  triple fault), those where no test ran (build failed), and those the
+  batch has not finished (no report.json yet);
 - every student, with a link to their page;
 - with the submissions folder, the pairs that share code (similarity.py).
 """
@@ -86,7 +87,8 @@ def dashboard(out: Path, columns: list[str], students: list[Student], check: sim
     body = [f"<h1>Kestrel course dashboard</h1>\n<p class=\"muted\">{len(students)} students{seed} &middot; "
             f"{mean}</p>", "<h2>Totals</h2>", totals_histogram(students), "<h2>Labs and tests</h2>",
             lab_bars(columns, students), test_bars(students), "<h2>Trust flags</h2>", flags(students),
-            "<h2>Hung or crashed</h2>", hung_or_crashed(students), "<h2>Students</h2>",
+            "<h2>Hung or crashed</h2>", hung_or_crashed(students), not_finished(out, students),
+            "<h2>Students</h2>",
             students_table(columns, students)]
     if check is not None:
         body.append(similarity_page.section(check, PAIRS_SHOWN))
@@ -151,7 +153,7 @@ def hung_or_crashed(students: list[Student]) -> str:
     rows = []
     for s in students:
         if s.report.get("error"):
-            rows.append([student_link(s), "", "did not finish", esc(s.report["error"])])
+            rows.append([student_link(s), "", "no test ran", esc(s.report["error"].splitlines()[0])])
         for kind, outcomes in (("hung", HUNG), ("crashed", CRASHED)):
             hit = [t for t in s.tests() if t.get("outcome") in outcomes]
             if hit:
@@ -162,6 +164,18 @@ def hung_or_crashed(students: list[Student]) -> str:
     if not rows:
         return "<p>No submission hung or crashed.</p>"
     return page.table(["student", "tests", "what", "why (the first)"], rows, attrs=' id="hung-or-crashed"')
+
+
+def not_finished(out: Path, students: list[Student]) -> str:
+    """The students the batch started but could not finish (a folder
+    without a final report.json): not in grades.csv until a re-run."""
+    final = {s.name for s in students}
+    names = sorted(p.name for p in (out / "students").glob("*")
+                   if p.is_dir() and p.name not in final and not (p / "report.json").exists())
+    if not names:
+        return ""
+    return (f'<p id="not-finished">Not finished, so not in grades.csv (run the same batch again to grade '
+            f'them): {esc(", ".join(names))}.</p>')
 
 
 def student_link(s: Student, anchor: str = "", text: str = "") -> str:

@@ -13,7 +13,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from grader import batch, dashboard, html_report, report
+from grader import dashboard, html_report, report
+from grader.gradebook import StudentRecord, student_dir, write_atomic, write_grades
 from grader.build import ROOT
 from grader.labs import all_labs
 from grader.results import FAILED, PASSED, TestResult
@@ -42,25 +43,28 @@ CLASS = {  # student -> {test: (why it failed, outcome)}
 
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
-    """A batch's output folder as the batch writes it: reports, pages,
-    grades.csv; dave's grading did not finish, erin's report has flags and
-    no page."""
+    """A batch's output folder as the batch writes it: final records and
+    pages, grades.csv; dave's build failed, erin's report has flags and no
+    page, and frank's grading was interrupted (no record yet)."""
     out = tmp_path / "out"
-    students = []
+    records = []
     for name, failures in CLASS.items():
         results = tuple(record(lab, test, points, *failures.get(test, ("", ""))) for lab, test, points in TESTS)
-        folder = out / "students" / name
-        report.write_json(report.Run(results, 7, f"submission {name}", 2.0), folder / "report.json")
-        html_report.write(report.from_dict(report.to_dict(report.Run(results, 7, name, 2.0))), folder / "report.html")
-        students.append(batch.Student(name, folder))
-    (out / "students" / "dave").mkdir()
-    (out / "students" / "dave" / "report.json").write_text(
-        '{"score": 0, "max_score": 0, "seed": 7, "tests": [], "error": "grading did not finish: timed out"}')
-    erin = report.to_dict(report.Run(tuple(record(lab, t, p) for lab, t, p in TESTS), 7, "erin", 1.0))
-    erin["flags"] = ["wrote to the harness's read-only data", {"test": "remap", "what": "forged end marker"}]
-    (out / "students" / "erin").mkdir()
-    (out / "students" / "erin" / "report.json").write_text(json.dumps(erin))
-    batch.write_grades(students + [batch.Student("dave", out), batch.Student("erin", out)], out)
+        records.append(StudentRecord(name, f"subs/{name}", f"submission {name}", 7, 1.0, results))
+        html_report.write(report.Run(results, 7, name, 2.0), student_dir(out, name) / "report.html")
+    error = "build failed: missing gap file paging.c"
+    records.append(StudentRecord("dave", "subs/dave", "submission dave", 7, 1.0,
+                                 tuple(record(lab, t, p, error) for lab, t, p in TESTS), error=error))
+    records.append(StudentRecord("erin", "subs/erin", "submission erin", 7, 1.0,
+                                 tuple(record(lab, t, p) for lab, t, p in TESTS)))
+    for r in records:
+        student_dir(out, r.student).mkdir(parents=True, exist_ok=True)
+        doc = json.loads(r.to_json())
+        if r.student == "erin":
+            doc["flags"] = ["wrote to the harness's read-only data", {"test": "remap", "what": "forged end marker"}]
+        write_atomic(student_dir(out, r.student) / "report.json", json.dumps(doc))
+    student_dir(out, "frank").mkdir(parents=True)  # interrupted: no report.json
+    write_grades(records, out / "grades.csv")
     return out
 
 
@@ -86,9 +90,9 @@ def test_dashboard_numbers_are_those_of_grades_csv(out):
     for lab, points in (("1", 6), ("2", 4)):
         mean = round(sum(float(r[f"lab{lab}"]) for r in rows) / len(rows), 2)
         assert float(bars[f"lab {lab}"]["data-value"]) == mean and float(bars[f"lab {lab}"]["data-max"]) == points
-    # The tests: students whose failed column does not name it, of those graded on it (not dave).
+    # The tests: students whose failed column does not name it, of those graded on it.
     for lab, test, _ in TESTS:
-        graded = [r for r in rows if r["student"] != "dave"]
+        graded = rows
         passed = sum(test not in r["failed"].split(";") for r in graded)
         assert bars[f"lab {lab} {test}"]["data-value"] == str(passed)
         assert bars[f"lab {lab} {test}"]["data-max"] == str(len(graded))
@@ -102,7 +106,8 @@ def test_dashboard_shows_flags_hangs_crashes_and_links_every_page(out):
     trouble = page.rows("hung-or-crashed")
     assert [r[:3] for r in trouble] == [["carol", "lab 1 translate", "hung (timeout)"],
                                         ["carol", "lab 2 heap_free", "crashed (panic)"],
-                                        ["dave", "", "did not finish"]]
+                                        ["dave", "", "no test ran"]]
+    assert "frank" in page.by_id("not-finished").text and "frank" not in [r["student"] for r in csv_rows(out)]
     links = {a.text: a.attrs["href"] for a in page.find("a") if a.attrs.get("href", "").endswith("report.html")}
     assert set(links) == set(CLASS)  # dave and erin have no page
     for href in links.values():
