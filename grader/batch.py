@@ -94,7 +94,7 @@ def write_grades(students: list[Student], out: Path) -> list[list[str]]:
     docs = {s.name: json.loads(p.read_text()) for s in students
             if (p := out / "students" / s.name / "report.json").exists()}
     labs = sorted({t["lab"] for doc in docs.values() for t in doc["tests"]})
-    rows = [["student", *[f"lab{n}" for n in labs], "total", "max", "failed"]]
+    rows = [["student", *[f"lab{n}" for n in labs], "total", "max", "failed", "review"]]
     for name, doc in docs.items():
         per_lab = {n: sum(t["score"] for t in doc["tests"] if t["lab"] == n) for n in labs}
         failed = [t["name"] for t in doc["tests"] if t["status"] != "passed"]
@@ -102,20 +102,23 @@ def write_grades(students: list[Student], out: Path) -> list[list[str]]:
             failed.insert(0, "build failed")
         if doc.get("error"):
             failed.insert(0, doc["error"])
+        review = [f"{t['name']}: {flag}" for t in doc["tests"] for flag in t.get("flags", ())]
         rows.append([name, *[f"{per_lab[n]:g}" for n in labs], f"{doc['score']:g}", f"{doc['max_score']:g}",
-                     ";".join(failed)])
+                     ";".join(failed), "; ".join(review)])
     with open(out / "grades.csv", "w", newline="") as f:
         csv.writer(f).writerows(rows)
     return rows
 
 
 def summary(rows: list[list[str]]) -> str:
+    """The score columns as a table, then the students flagged for review."""
     header, body = rows[0], rows[1:]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 2)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-2], widths)) for r in rows]
     if body:
-        means = [f"{sum(float(r[i]) for r in body) / len(body):.1f}" for i in range(1, len(header) - 1)]
+        means = [f"{sum(float(r[i]) for r in body) / len(body):.1f}" for i in range(1, len(header) - 2)]
         lines.append("  ".join(c.ljust(w) for c, w in zip(["average", *means], widths)))
+    lines += [f"review {r[0]}: {r[-1]}" for r in body if r[-1]]
     return "\n".join(lines)
 
 

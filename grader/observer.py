@@ -1,0 +1,341 @@
+"""The grader's own eyes on one boot: a test passes only when the grader
+sees it pass, through QEMU's gdbstub.
+
+Before the guest runs its first instruction, the observer sets breakpoints
+(under TCG the guest cannot see them) at:
+
+- harness_run_stage, which kmain reaches before any lab code: there the
+  observer arms the watchpoints behind the review flags;
+- the selected test's function and each trusted function that may pass it
+  (kernelmap.pass_functions): each records the frame it starts;
+- harness_pass, the trusted pass point.
+
+At the harness_pass stop a pass counts only when all of these hold:
+
+1. the return address is a `call harness_pass` in a trusted function that
+   may pass this test, and the caller's frame is the one the grader saw
+   that function start (a fake stack or a jump into its middle from
+   elsewhere fails);
+2. the test's function started, called by harness_run_stage;
+3. the kernel image translates to itself (paging walked from outside), and
+   every trusted byte of .text, .rodata and .ksyms equals the ELF's, read
+   from guest physical memory;
+4. the test's inspector (checks of guest state from outside) finds nothing.
+
+Review flags record what no correct solution does, with the instruction
+that did it; they never change points. Watchpoints: reads of trusted code
+or of the symbol table, writes to the read-only image or to tables trusted
+code set up before the labs run; QEMU's trace of its firmware
+configuration device (fw_cfg) after that point.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub
+from .kernelmap import ARM_POINT, SYMBOL_TABLE_READER, Function, KernelMap, Range
+from .qmp import Qmp, QmpError
+
+PAGE = 4096
+CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
+PDE_PS = 0x80
+_SMALL_READ = 8192  # bytes: below this the gdbstub reads faster than a QMP pmemsave
+_MAX_FRAMES = 32
+FW_CFG_EVENTS = ("fw_cfg_select", "fw_cfg_read")
+
+
+class ObserverError(Exception):
+    """The gdbstub or QMP failed while the guest was stopped."""
+
+
+class Memory:
+    """Guest physical memory while the guest is stopped: small reads
+    through the gdbstub, large ones with QMP pmemsave (about ten times
+    faster per byte; tools/bench.py measures both)."""
+
+    def __init__(self, gdb: GdbStub, qmp_path: Path | None) -> None:
+        self._gdb = gdb
+        self._qmp_path = qmp_path
+        self._qmp: Qmp | None = None
+
+    def read(self, addr: int, size: int) -> bytes:
+        if size <= _SMALL_READ or self._qmp_path is None:
+            return self._gdb.read(addr, size, physical=True)
+        if self._qmp is None:
+            self._qmp = Qmp(self._qmp_path)
+        fd, name = tempfile.mkstemp(dir=self._qmp_path.parent, prefix="pmem")
+        os.close(fd)
+        try:
+            self._qmp.execute("pmemsave", val=addr, size=size, filename=name)
+            data = Path(name).read_bytes()
+        finally:
+            os.unlink(name)
+        if len(data) != size:
+            raise QmpError(f"pmemsave at {addr:#x}: {len(data)} of {size} bytes")
+        return data
+
+    def words(self, addr: int, count: int) -> list[int]:
+        data = self.read(addr, 4 * count)
+        return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
+
+    def close(self) -> None:
+        if self._qmp:
+            self._qmp.close()
+
+
+@dataclass(frozen=True)
+class Halted:
+    """What an inspector sees: the guest stopped at the pass point."""
+
+    registers: dict[str, int]
+    test_cr3: int  # CR3 when the test's function started
+    memory: Memory
+    kernel: KernelMap
+
+
+# Checks run from outside on the guest stopped at the pass point; they
+# return the problems found (none: the state is right).
+Inspector = Callable[[Halted], list[str]]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the stop at harness_pass does not count."""
+
+    kind: str  # "forged", "tampered" or "inspection"
+    message: str
+
+
+@dataclass(frozen=True)
+class _Watch:
+    kind: int
+    range: Range
+    flag: str  # what a hit means, for the instructor
+
+
+@dataclass
+class Observer:
+    """Watches one boot of `test` (see the module's docstring)."""
+
+    gdb: GdbStub
+    kernel: KernelMap
+    test: str
+    memory: Memory
+    inspect: Inspector | None = None
+    fw_cfg_log: Path | None = None
+    passed: bool = False
+    refusal: Refusal | None = None
+    flags: list[str] = field(default_factory=list)
+    _roles: dict[int, set[str]] = field(default_factory=dict)  # breakpoint address -> "arm", "entry", "pass"
+    _entries: dict[int, tuple[int, int]] = field(default_factory=dict)  # function -> (ESP at entry, order)
+    _test_started_by: int | None = None  # return address of the test function's entry
+    _test_cr3: int = 0
+    _watches: list[_Watch] = field(default_factory=list)
+    _fw_cfg_from: int | None = None
+
+    def start(self) -> None:
+        """Sets the breakpoints and lets the guest run its first instruction."""
+        k = self.kernel
+        self._add(k.arm_point, "arm")
+        self._add(k.pass_point, "pass")
+        if self.test in k.tests:
+            self._add(k.tests[self.test], "entry")
+            for f in k.pass_functions(self.test):
+                self._add(f.start, "entry")
+        for addr in self._roles:
+            self.gdb.set_breakpoint(addr)
+        self.gdb.resume()
+
+    def _add(self, addr: int, role: str) -> None:
+        self._roles.setdefault(addr, set()).add(role)
+
+    def on_stop(self) -> bool:
+        """Handles the stop the gdbstub just reported and resumes the guest;
+        True when the boot is over (a pass that does not count). Raises
+        GdbError when QEMU went away (EOF while the guest ran: it exited)."""
+        stop = self.gdb.wait_stop()
+        try:
+            regs = self.gdb.registers()
+            if stop.watch is not None:
+                self._on_watch(stop.watch, stop.watch_addr, regs)
+            else:
+                roles = self._roles.pop(regs["eip"], set())
+                if not roles:
+                    raise ObserverError(f"the guest stopped at {regs['eip']:#x}, where no breakpoint is")
+                self.gdb.remove_breakpoint(regs["eip"])
+                if "arm" in roles:
+                    self._arm()
+                if "entry" in roles:
+                    self._on_entry(regs)
+                if "pass" in roles:
+                    self._on_pass(regs)
+                    if self.refusal:
+                        return True
+            self.gdb.resume()
+            return False
+        except (GdbError, QmpError, OSError) as e:
+            raise ObserverError(str(e)) from e
+
+    def finish(self) -> None:
+        """After QEMU exited: flags from QEMU's fw_cfg trace."""
+        self.memory.close()
+        if self.fw_cfg_log is None or self._fw_cfg_from is None or not self.fw_cfg_log.exists():
+            return
+        with open(self.fw_cfg_log, "rb") as f:
+            f.seek(self._fw_cfg_from)
+            uses = sum(line.startswith(FW_CFG_EVENTS) for line in f.read().decode(errors="replace").splitlines())
+        if uses:
+            self.flags.append(f"used QEMU's firmware configuration device (I/O ports 0x510-0x511) {uses} times "
+                              "while the kernel ran")
+
+    # ---- Watchpoints ---------------------------------------------------------
+
+    def _arm(self) -> None:
+        k = self.kernel
+        self._watches = [_Watch(READ_WATCH, k.trusted_code, "read the kernel's code as data"),
+                         _Watch(READ_WATCH, k.symbol_table, "read the kernel's symbol table"),
+                         *[_Watch(WRITE_WATCH, r, "wrote into the kernel's code or read-only data")
+                           for r in k.read_only],
+                         *[_Watch(WRITE_WATCH, r, f"wrote {what}, which only trusted code sets up")
+                           for what, r in k.settled.items()]]
+        for w in self._watches:
+            self.gdb.set_watchpoint(w.kind, w.range.start, w.range.size)
+        if self.fw_cfg_log is not None and self.fw_cfg_log.exists():
+            self._fw_cfg_from = self.fw_cfg_log.stat().st_size
+
+    def _on_watch(self, kind: int, addr: int, regs: dict[str, int]) -> None:
+        """A watchpoint hit: flag it (once per watchpoint), unless it is the
+        trusted panic path reading the symbol table for a backtrace."""
+        watch = next((w for w in self._watches if w.kind == kind and w.range.start == addr), None)
+        if watch is None:
+            raise ObserverError(f"a watchpoint at {addr:#x} that the grader never set")
+        self._watches.remove(watch)
+        self.gdb.remove_watchpoint(watch.kind, watch.range.start, watch.range.size)
+        chain = self._backtrace(regs)
+        if watch.range == self.kernel.symbol_table and _panic_path(chain):
+            return
+        self.flags.append(f"{watch.flag} ({self._culprit(chain)})")
+
+    def _backtrace(self, regs: dict[str, int]) -> list[tuple[int, Function | None]]:
+        """The EIP and the calls on the frame chain (within the kernel
+        stack), innermost first, each with its function."""
+        k = self.kernel
+        chain, ebp = [(regs["eip"], k.function_at(regs["eip"]))], regs["ebp"]
+        for _ in range(_MAX_FRAMES):
+            if ebp % 4 or ebp not in k.stack or ebp + 8 > k.stack.end:
+                break
+            ebp, ret = self.gdb.read_words(ebp, 2)
+            chain.append((ret - 1, k.function_at(ret - 1)))
+        return chain
+
+    def _culprit(self, chain: list[tuple[int, Function | None]]) -> str:
+        """Where a flagged access came from: the instruction, and the gap
+        code that led there when the instruction is trusted."""
+        here = f"at {self.kernel.where(chain[0][0])}"
+        gap = next((addr for addr, f in chain if f is not None and not f.trusted), None)
+        if gap is None or gap == chain[0][0]:
+            return here
+        return f"{here}, called from {self.kernel.where(gap)}"
+
+    # ---- Entries and the pass ------------------------------------------------
+
+    def _on_entry(self, regs: dict[str, int]) -> None:
+        eip, esp = regs["eip"], regs["esp"]
+        self._entries[eip] = (esp, len(self._entries))
+        if eip == self.kernel.tests.get(self.test):
+            self._test_started_by = self.gdb.read_words(esp, 1)[0]
+            self._test_cr3 = regs["cr3"]
+
+    def _on_pass(self, regs: dict[str, int]) -> None:
+        self.refusal = self._caller_problem(regs) or self._image_problem(regs)
+        if self.refusal is None and self.inspect is not None:
+            problems = self.inspect(Halted(regs, self._test_cr3, self.memory, self.kernel))
+            if problems:
+                self.refusal = Refusal("inspection", "; ".join(problems))
+        self.passed = self.refusal is None
+
+    def _caller_problem(self, regs: dict[str, int]) -> Refusal | None:
+        k = self.kernel
+        esp, ebp = regs["esp"], regs["ebp"]
+        if esp not in k.stack:
+            return Refusal("forged", f"harness_pass was reached with the stack pointer at {esp:#x}, outside the "
+                                     "kernel stack")
+        ret = self.gdb.read_words(esp, 1)[0]
+        site = k.pass_sites.get(ret)
+        if site is None:
+            return Refusal("forged", f"harness_pass was reached from {k.where(ret - 1)}, not from a call in "
+                                     "trusted test code")
+        if site not in k.pass_functions(self.test):
+            return Refusal("forged", f"harness_pass was called from {site.name}, which does not belong to test "
+                                     f"{self.test}")
+        test = k.tests[self.test]
+        if test not in self._entries:
+            return Refusal("forged", f"harness_pass was called before the test's function {self.test} started")
+        caller = k.function_at(self._test_started_by - 1) if self._test_started_by else None
+        if caller is None or caller.name != ARM_POINT:
+            return Refusal("forged", f"the test's function {self.test} was called from "
+                                     f"{k.where((self._test_started_by or 1) - 1)}, not by the harness")
+        if site.start not in self._entries or self._entries[site.start][1] < self._entries[test][1]:
+            return Refusal("forged", f"harness_pass was called from {site.name}, which the grader never saw start "
+                                     "during this test (a jump into its middle)")
+        frame = self._entries[site.start][0] - 4
+        if ebp != frame:
+            return Refusal("forged", f"harness_pass was called from {site.name} with a frame at {ebp:#x}, not the "
+                                     f"one it started with ({frame:#x}): a made-up stack")
+        return None
+
+    def _image_problem(self, regs: dict[str, int]) -> Refusal | None:
+        """The kernel image translates to itself, and its trusted bytes are
+        the ELF's."""
+        k = self.kernel
+        if regs["cr0"] & CR0_PG:
+            if regs["cr4"] & CR4_PAE:
+                return Refusal("tampered", "PAE paging is on: the kernel never turns it on")
+            page = self._first_moved_page(regs["cr3"] & ~0xFFF, regs["cr4"] & CR4_PSE != 0)
+            if page is not None:
+                return Refusal("tampered", f"page {page:#010x} of the kernel image does not map to itself")
+        for r in k.trusted:
+            got, want = self.memory.read(r.start, r.size), k.elf.bytes_at(r.start, r.size)
+            if got != want:
+                at = r.start + next(i for i in range(r.size) if got[i] != want[i])
+                changed = sum(a != b for a, b in zip(got, want))
+                return Refusal("tampered", f"the kernel's trusted code or read-only data changed while the test "
+                                           f"ran: {changed} bytes, the first at {k.where(at)}")
+        return None
+
+    def _first_moved_page(self, cr3: int, pse: bool) -> int | None:
+        """The first page of the kernel image that does not translate to
+        itself through the directory at `cr3`, or None."""
+        image = self.kernel.image
+        first, last = image.start // PAGE, (image.end - 1) // PAGE
+        directory = self.memory.words(cr3 + (first >> 10) * 4, (last >> 10) - (first >> 10) + 1)
+        for pd in range(first >> 10, (last >> 10) + 1):
+            pde = directory[pd - (first >> 10)]
+            lo, hi = max(first, pd << 10), min(last, (pd << 10) | 0x3FF)
+            if not pde & 1:
+                return lo * PAGE
+            if pse and pde & PDE_PS:
+                if pde & 0xFFC00000 != pd << 22:
+                    return lo * PAGE
+                continue
+            table = self.memory.words((pde & ~0xFFF) + (lo & 0x3FF) * 4, hi - lo + 1)
+            for page, pte in zip(range(lo, hi + 1), table):
+                if not pte & 1 or pte & ~0xFFF != page * PAGE:
+                    return page * PAGE
+        return None
+
+
+def _panic_path(chain: list[tuple[int, Function | None]]) -> bool:
+    """True when the trusted backtrace printer is on the chain before any
+    gap code: a panic reading symbol names."""
+    for _, f in chain:
+        if f is None or not f.trusted:
+            return False
+        if f.name == SYMBOL_TABLE_READER:
+            return True
+    return False
+
