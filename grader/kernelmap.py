@@ -72,6 +72,7 @@ class KernelMap:
     references: dict[int, frozenset[int]]  # trusted function -> functions it calls or takes the address of
     image: Range  # _kernel_start.._kernel_end: must translate to itself
     trusted: tuple[Range, ...]  # compared with the ELF at each pass
+    trusted_span: Range  # from the first trusted byte to the last
     read_only: tuple[Range, ...]  # .text, .rodata, .ksyms (gap parts too): nobody writes them
     trusted_code: Range
     symbol_table: Range  # .ksyms
@@ -127,6 +128,7 @@ def _build(elf: Elf) -> KernelMap:
     read_only = tuple(Range(s.addr, s.addr + s.size) for s in sections)
     text = read_only[0]
     pass_point = elf.symbol(PASS_POINT).value
+    trusted = tuple(piece for r in read_only for piece in _minus(r, (gap_text, gap_rodata)))
     starts = {f.start for f in functions if f.trusted}
     references, pass_sites = {}, {}
     for f in functions:
@@ -139,7 +141,7 @@ def _build(elf: Elf) -> KernelMap:
         elf=elf, functions=functions, tests=_tests(elf), pass_point=pass_point,
         arm_point=elf.symbol(ARM_POINT).value, pass_sites=pass_sites, references=references,
         image=Range(elf.symbol("_kernel_start").value, elf.symbol("_kernel_end").value),
-        trusted=tuple(piece for r in read_only for piece in _minus(r, (gap_text, gap_rodata))),
+        trusted=trusted, trusted_span=Range(trusted[0].start, trusted[-1].end),
         read_only=read_only, trusted_code=Range(text.start, gap_text.start), symbol_table=read_only[2],
         settled={what: _object(elf, file, name) for file, name, what in SETTLED_TABLES},
         stack=Range(elf.symbol("kernel_stack_bottom").value, elf.symbol("kernel_stack_top").value))

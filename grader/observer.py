@@ -26,12 +26,12 @@ Review flags record what no correct solution does, with the instruction
 that did it; they never change points. Watchpoints: reads of trusted code
 or of the symbol table, writes to the read-only image or to tables trusted
 code set up before the labs run; QEMU's trace of its firmware
-configuration device (fw_cfg) after that point.
+configuration device (fw_cfg) after that point, read from a pipe.
 """
 from __future__ import annotations
 
 import os
-import tempfile
+import select
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -45,16 +45,50 @@ CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
 PDE_PS = 0x80
 _SMALL_READ = 8192  # bytes: below this the gdbstub reads faster than a QMP pmemsave
 _MAX_FRAMES = 32
-FW_CFG_EVENTS = ("fw_cfg_select", "fw_cfg_read")
+FW_CFG_EVENT = "fw_cfg_select"  # QEMU trace event: the guest chose an item of the fw_cfg device
 
 
 class ObserverError(Exception):
     """The gdbstub or QMP failed while the guest was stopped."""
 
 
+class FwCfgTrace:
+    """QEMU's trace of fw_cfg item selections, read from a pipe (QEMU -D):
+    counts the selections made once armed (the boot loader's come before)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.armed = False
+        self.count = 0
+        self._tail = b""
+
+    def feed(self) -> bool:
+        """Reads what QEMU wrote; False at the end of the pipe."""
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        text = self._tail + chunk
+        if self.armed:
+            self.count += text.count(FW_CFG_EVENT.encode())
+        cut = text.rfind(b"\n") + 1
+        self._tail = text[cut:]
+        if self.armed:
+            self.count -= self._tail.count(FW_CFG_EVENT.encode())  # counted again with the rest of its line
+        return bool(chunk)
+
+    def arm(self) -> None:
+        while self.feed() and self._readable():
+            pass
+        self.armed = True
+
+    def _readable(self) -> bool:
+        return bool(select.select([self.fd], [], [], 0)[0])
+
+
 class Memory:
     """Guest physical memory while the guest is stopped: small reads
-    through the gdbstub, large ones with QMP pmemsave (about ten times
+    through the gdbstub, large ones with one QMP pmemsave (about ten times
     faster per byte; tools/bench.py measures both)."""
 
     def __init__(self, gdb: GdbStub, qmp_path: Path | None) -> None:
@@ -62,18 +96,19 @@ class Memory:
         self._qmp_path = qmp_path
         self._qmp: Qmp | None = None
 
+    def connect(self) -> None:
+        """Opens the QMP connection ahead of time (while the guest runs)."""
+        if self._qmp is None and self._qmp_path is not None:
+            self._qmp = Qmp(self._qmp_path)
+
     def read(self, addr: int, size: int) -> bytes:
         if size <= _SMALL_READ or self._qmp_path is None:
             return self._gdb.read(addr, size, physical=True)
-        if self._qmp is None:
-            self._qmp = Qmp(self._qmp_path)
-        fd, name = tempfile.mkstemp(dir=self._qmp_path.parent, prefix="pmem")
-        os.close(fd)
-        try:
-            self._qmp.execute("pmemsave", val=addr, size=size, filename=name)
-            data = Path(name).read_bytes()
-        finally:
-            os.unlink(name)
+        self.connect()
+        assert self._qmp and self._qmp_path
+        dump = self._qmp_path.with_name("pmem")
+        self._qmp.execute("pmemsave", val=addr, size=size, filename=str(dump))
+        data = dump.read_bytes()
         if len(data) != size:
             raise QmpError(f"pmemsave at {addr:#x}: {len(data)} of {size} bytes")
         return data
@@ -126,7 +161,7 @@ class Observer:
     test: str
     memory: Memory
     inspect: Inspector | None = None
-    fw_cfg_log: Path | None = None
+    fw_cfg: FwCfgTrace | None = None
     passed: bool = False
     refusal: Refusal | None = None
     flags: list[str] = field(default_factory=list)
@@ -135,7 +170,6 @@ class Observer:
     _test_started_by: int | None = None  # return address of the test function's entry
     _test_cr3: int = 0
     _watches: list[_Watch] = field(default_factory=list)
-    _fw_cfg_from: int | None = None
 
     def start(self) -> None:
         """Sets the breakpoints and lets the guest run its first instruction."""
@@ -149,6 +183,7 @@ class Observer:
         for addr in self._roles:
             self.gdb.set_breakpoint(addr)
         self.gdb.resume()
+        self.memory.connect()  # while the guest boots
 
     def _add(self, addr: int, role: str) -> None:
         self._roles.setdefault(addr, set()).add(role)
@@ -181,16 +216,11 @@ class Observer:
             raise ObserverError(str(e)) from e
 
     def finish(self) -> None:
-        """After QEMU exited: flags from QEMU's fw_cfg trace."""
+        """After QEMU exited: the flag from QEMU's fw_cfg trace."""
         self.memory.close()
-        if self.fw_cfg_log is None or self._fw_cfg_from is None or not self.fw_cfg_log.exists():
-            return
-        with open(self.fw_cfg_log, "rb") as f:
-            f.seek(self._fw_cfg_from)
-            uses = sum(line.startswith(FW_CFG_EVENTS) for line in f.read().decode(errors="replace").splitlines())
-        if uses:
-            self.flags.append(f"used QEMU's firmware configuration device (I/O ports 0x510-0x511) {uses} times "
-                              "while the kernel ran")
+        if self.fw_cfg and self.fw_cfg.count:
+            self.flags.append(f"used QEMU's firmware configuration device (I/O ports 0x510-0x511): selected "
+                              f"{self.fw_cfg.count} items while the kernel ran")
 
     # ---- Watchpoints ---------------------------------------------------------
 
@@ -204,8 +234,8 @@ class Observer:
                            for what, r in k.settled.items()]]
         for w in self._watches:
             self.gdb.set_watchpoint(w.kind, w.range.start, w.range.size)
-        if self.fw_cfg_log is not None and self.fw_cfg_log.exists():
-            self._fw_cfg_from = self.fw_cfg_log.stat().st_size
+        if self.fw_cfg:
+            self.fw_cfg.arm()
 
     def _on_watch(self, kind: int, addr: int, regs: dict[str, int]) -> None:
         """A watchpoint hit: flag it (once per watchpoint), unless it is the
@@ -251,7 +281,7 @@ class Observer:
             self._test_cr3 = regs["cr3"]
 
     def _on_pass(self, regs: dict[str, int]) -> None:
-        self.refusal = self._caller_problem(regs) or self._image_problem(regs)
+        self.refusal = self._image_problem(regs) or self._caller_problem(regs)  # changed code explains all else
         if self.refusal is None and self.inspect is not None:
             problems = self.inspect(Halted(regs, self._test_cr3, self.memory, self.kernel))
             if problems:
@@ -298,8 +328,10 @@ class Observer:
             page = self._first_moved_page(regs["cr3"] & ~0xFFF, regs["cr4"] & CR4_PSE != 0)
             if page is not None:
                 return Refusal("tampered", f"page {page:#010x} of the kernel image does not map to itself")
+        span = k.trusted_span
+        image = self.memory.read(span.start, span.size)  # one read: per request, a read costs more than its bytes
         for r in k.trusted:
-            got, want = self.memory.read(r.start, r.size), k.elf.bytes_at(r.start, r.size)
+            got, want = image[r.start - span.start:r.end - span.start], k.elf.bytes_at(r.start, r.size)
             if got != want:
                 at = r.start + next(i for i in range(r.size) if got[i] != want[i])
                 changed = sum(a != b for a, b in zip(got, want))

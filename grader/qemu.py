@@ -31,7 +31,7 @@ from typing import Sequence
 from . import protocol
 from .gdbstub import GdbError, GdbStub
 from .kernelmap import KernelMap
-from .observer import FW_CFG_EVENTS, Inspector, Memory, Observer, ObserverError
+from .observer import FW_CFG_EVENT, FwCfgTrace, Inspector, Memory, Observer, ObserverError
 
 QEMU = "qemu-system-i386"
 # Serial output beyond this is a flood. The UART moves about 70 KB/s under
@@ -100,8 +100,8 @@ class RunRequest:
     def argv(self, qmp_socket: Path | None = None, gdb_socket: Path | None = None,
              trace_log: Path | None = None) -> list[str]:
         """The QEMU command line; with `gdb_socket`, paused at the first
-        instruction with the grader's gdbstub there; with `trace_log`,
-        QEMU's fw_cfg device traced into it."""
+        instruction with the grader's gdbstub there; with `trace_log`, the
+        fw_cfg items the guest selects traced into it."""
         boot = ["-cdrom", str(self.iso)] if self.iso else [*fast_firmware(), "-kernel", str(self.kernel),
                                                             "-append", self.cmdline()]
         # -nodefaults and a small translation cache: about 20% less CPU per
@@ -118,7 +118,7 @@ class RunRequest:
         if self.exception_log:
             argv += ["-d", "int,cpu_reset", "-D", str(self.exception_log)]
         elif trace_log:
-            argv += [a for event in FW_CFG_EVENTS for a in ("-trace", event)] + ["-D", str(trace_log)]
+            argv += ["-trace", FW_CFG_EVENT, "-D", str(trace_log)]
         return argv
 
 
@@ -167,18 +167,22 @@ class _Boot:
         req = self.request
         kernel = KernelMap.load(req.kernel) if req.test else None
         with tempfile.TemporaryDirectory(prefix="kq") as tmp:
-            sockets = {name: Path(tmp) / name for name in ("gdb", "qmp", "fw_cfg.log")} if kernel else {}
+            paths = {name: Path(tmp) / name for name in ("gdb", "qmp", "trace")} if kernel else {}
+            trace = None
+            if kernel and not req.exception_log:  # (that log takes QEMU's -D)
+                os.mkfifo(paths["trace"])
+                trace = FwCfgTrace(os.open(paths["trace"], os.O_RDONLY | os.O_NONBLOCK))
             start = time.monotonic()
             try:
-                proc = subprocess.Popen(req.argv(sockets.get("qmp"), sockets.get("gdb"), sockets.get("fw_cfg.log")),
+                proc = subprocess.Popen(req.argv(paths.get("qmp"), paths.get("gdb"), trace and paths["trace"]),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         bufsize=0)
             except FileNotFoundError:
                 return self._result(Outcome.QEMU_ERROR, f"{QEMU} not found: run 'make deps'", None, 0.0, "")
             try:
-                if not kernel or self._observe(proc, kernel, sockets, start):
-                    self._pump(proc, start)
-                if self.killed_for is None and self.lost is None:
+                if not kernel or self._observe(proc, kernel, paths, trace, start):
+                    self._pump(proc, start, trace)
+                if self._ends_by_itself():
                     proc.wait(timeout=5)  # the serial port closed: QEMU is exiting
             except subprocess.TimeoutExpired:
                 pass
@@ -191,6 +195,10 @@ class _Boot:
                     if stream:
                         with contextlib.suppress(OSError):  # a pipe QEMU closed first
                             stream.close()
+                if trace:
+                    while trace.feed():
+                        pass
+                    os.close(trace.fd)
                 if self.observer:
                     self.observer.gdb.close()
                     self.observer.finish()
@@ -201,7 +209,14 @@ class _Boot:
         outcome, message = self._classify(proc.returncode, stderr)
         return self._result(outcome, message, proc.returncode, elapsed, stderr)
 
-    def _observe(self, proc: subprocess.Popen, kernel: KernelMap, paths: dict[str, Path], start: float) -> bool:
+    def _ends_by_itself(self) -> bool:
+        """False when the runner must end QEMU (timeout, flood, a refused
+        pass or a lost gdbstub: QEMU may be stopped at a breakpoint)."""
+        refused = self.observer is not None and self.observer.refusal is not None
+        return self.killed_for is None and self.lost is None and not refused
+
+    def _observe(self, proc: subprocess.Popen, kernel: KernelMap, paths: dict[str, Path], trace: FwCfgTrace | None,
+                 start: float) -> bool:
         """Connects to the paused QEMU's gdbstub and starts watching; False
         when QEMU is gone before that (its exit status tells why)."""
         deadline = start + self.request.timeout
@@ -212,14 +227,14 @@ class _Boot:
         try:
             gdb = GdbStub(paths["gdb"], connect_until=deadline)
             self.observer = Observer(gdb, kernel, self.request.test or "", Memory(gdb, paths["qmp"]),
-                                     self.request.inspect, paths["fw_cfg.log"])
+                                     self.request.inspect, trace)
             self.observer.start()
         except GdbError as e:
             self.lost = f"could not start watching the guest: {e}"
             return False
         return True
 
-    def _pump(self, proc: subprocess.Popen, start: float) -> None:
+    def _pump(self, proc: subprocess.Popen, start: float, trace: FwCfgTrace | None) -> None:
         assert proc.stdout
         fd = proc.stdout.fileno()
         os.set_blocking(fd, False)
@@ -227,6 +242,8 @@ class _Boot:
         sel.register(fd, selectors.EVENT_READ)
         if self.observer:
             sel.register(self.observer.gdb, selectors.EVENT_READ)
+        if trace:
+            sel.register(trace.fd, selectors.EVENT_READ)
         deadline = start + self.request.timeout
         gdb = self.observer.gdb if self.observer else None
         while True:
@@ -237,6 +254,10 @@ class _Boot:
             if gdb and gdb.running and gdb.has_reply() and self._on_gdb(sel):
                 return
             for key, _ in sel.select(min(left, 0.5)):
+                if trace and key.fd == trace.fd:
+                    if not trace.feed():
+                        sel.unregister(trace.fd)
+                    continue
                 if key.fd != fd:
                     if self._on_gdb(sel):
                         return
