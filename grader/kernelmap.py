@@ -70,6 +70,7 @@ class KernelMap:
     arm_point: int
     pass_sites: dict[int, Function]  # return address of each `call harness_pass` -> the calling function
     references: dict[int, frozenset[int]]  # trusted function -> functions it calls or takes the address of
+    gap_calls: tuple[tuple[int, int], ...]  # (call, return address) of each call from trusted into gap code
     image: Range  # _kernel_start.._kernel_end: must translate to itself
     trusted: tuple[Range, ...]  # compared with the ELF at each pass
     trusted_span: Range  # from the first trusted byte to the last
@@ -94,9 +95,9 @@ class KernelMap:
         f = self.function_at(addr)
         return f.where(addr) if f else f"{addr:#010x}"
 
-    def is_trusted_code(self, addr: int) -> bool:
-        f = self.function_at(addr)
-        return f is not None and f.trusted
+    def call_target(self, call: int) -> int:
+        """Where the `call rel32` at `call` goes."""
+        return (call + 5 + int.from_bytes(self.elf.bytes_at(call + 1, 4), "little", signed=True)) & 0xFFFFFFFF
 
     def pass_functions(self, test: str) -> frozenset[Function]:
         """The trusted functions that may call harness_pass for `test`: those
@@ -130,16 +131,18 @@ def _build(elf: Elf) -> KernelMap:
     pass_point = elf.symbol(PASS_POINT).value
     trusted = tuple(piece for r in read_only for piece in _minus(r, (gap_text, gap_rodata)))
     starts = {f.start for f in functions if f.trusted}
-    references, pass_sites = {}, {}
+    references, pass_sites, gap_calls = {}, {}, []
     for f in functions:
         if f.trusted:
             code = elf.bytes_at(f.start, f.end - f.start)
             calls = _rel32_pairs(code, f.start, _CALL)
             references[f.start] = frozenset(_references(code, f.start, calls, starts))
             pass_sites.update((ret, f) for ret, to in calls if to == pass_point)
+            gap_calls += [(ret - 5, ret) for ret, to in calls if to in gap_text]
     return KernelMap(
         elf=elf, functions=functions, tests=_tests(elf), pass_point=pass_point,
         arm_point=elf.symbol(ARM_POINT).value, pass_sites=pass_sites, references=references,
+        gap_calls=tuple(sorted(gap_calls)),
         image=Range(elf.symbol("_kernel_start").value, elf.symbol("_kernel_end").value),
         trusted=trusted, trusted_span=Range(trusted[0].start, trusted[-1].end),
         read_only=read_only, trusted_code=Range(text.start, gap_text.start), symbol_table=read_only[2],

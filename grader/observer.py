@@ -20,7 +20,10 @@ At the harness_pass stop a pass counts only when all of these hold:
 3. the kernel image translates to itself (paging walked from outside), and
    every trusted byte of .text, .rodata and .ksyms equals the ELF's, read
    from guest physical memory;
-4. the test's inspector (checks of guest state from outside) finds nothing.
+4. every call from trusted code into gap code came back to the instruction
+   after it, but those still on the stack (counted inside QEMU by
+   grader/callwatch.py: a rewritten return address fails);
+5. the test's inspector (checks of guest state from outside) finds nothing.
 
 Review flags record what no correct solution does, with the instruction
 that did it; they never change points. Watchpoints: reads of trusted code
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .callwatch import CallCounts
 from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub
 from .kernelmap import ARM_POINT, SYMBOL_TABLE_READER, Function, KernelMap, Range
 from .qmp import Qmp, QmpError
@@ -162,6 +166,7 @@ class Observer:
     memory: Memory
     inspect: Inspector | None = None
     fw_cfg: FwCfgTrace | None = None
+    calls: CallCounts | None = None
     passed: bool = False
     refusal: Refusal | None = None
     flags: list[str] = field(default_factory=list)
@@ -254,13 +259,8 @@ class Observer:
         """The EIP and the calls on the frame chain (within the kernel
         stack), innermost first, each with its function."""
         k = self.kernel
-        chain, ebp = [(regs["eip"], k.function_at(regs["eip"]))], regs["ebp"]
-        for _ in range(_MAX_FRAMES):
-            if ebp % 4 or ebp not in k.stack or ebp + 8 > k.stack.end:
-                break
-            ebp, ret = self.gdb.read_words(ebp, 2)
-            chain.append((ret - 1, k.function_at(ret - 1)))
-        return chain
+        return [(regs["eip"], k.function_at(regs["eip"]))] + [(ret - 1, k.function_at(ret - 1))
+                                                              for ret, _ in self._frames(regs["ebp"])]
 
     def _culprit(self, chain: list[tuple[int, Function | None]]) -> str:
         """Where a flagged access came from: the instruction, and the gap
@@ -281,7 +281,8 @@ class Observer:
             self._test_cr3 = regs["cr3"]
 
     def _on_pass(self, regs: dict[str, int]) -> None:
-        self.refusal = self._image_problem(regs) or self._caller_problem(regs)  # changed code explains all else
+        # Changed code explains anything else that looks wrong: it comes first.
+        self.refusal = self._image_problem(regs) or self._caller_problem(regs) or self._unreturned_call(regs)
         if self.refusal is None and self.inspect is not None:
             problems = self.inspect(Halted(regs, self._test_cr3, self.memory, self.kernel))
             if problems:
@@ -317,6 +318,40 @@ class Observer:
             return Refusal("forged", f"harness_pass was called from {site.name} with a frame at {ebp:#x}, not the "
                                      f"one it started with ({frame:#x}): a made-up stack")
         return None
+
+    def _unreturned_call(self, regs: dict[str, int]) -> Refusal | None:
+        """A call into gap code that did not come back to its return site,
+        though it is no longer on the stack (or the other way round)."""
+        if self.calls is None:
+            return None
+        k = self.kernel
+        pending = [ret for ret, _ in self._frames(regs["ebp"])]
+        for (call, ret), (calls, returns) in zip(self.calls.sites, self.calls.read()):
+            open_calls = calls - returns
+            if open_calls == pending.count(ret):
+                continue
+            callee = k.where(k.call_target(call)).split("+")[0]
+            if open_calls > pending.count(ret):
+                return Refusal("forged", f"the call to {callee} at {k.where(call)} never came back there: the gap "
+                                         "code left it another way (a rewritten return address, a jump into "
+                                         "trusted code)")
+            return Refusal("forged", f"trusted code ran at {k.where(ret)}, the return from {callee}, without that "
+                                     "call: a jump into trusted code")
+        return None
+
+    def _frames(self, ebp: int) -> list[tuple[int, int]]:
+        """(return address, frame) of each frame on the chain from `ebp`,
+        within the kernel stack."""
+        k, out = self.kernel, []
+        for _ in range(_MAX_FRAMES):
+            if ebp % 4 or ebp not in k.stack or ebp + 8 > k.stack.end:
+                break
+            next_ebp, ret = self.gdb.read_words(ebp, 2)
+            out.append((ret, ebp))
+            if next_ebp <= ebp:
+                break
+            ebp = next_ebp
+        return out
 
     def _image_problem(self, regs: dict[str, int]) -> Refusal | None:
         """The kernel image translates to itself, and its trusted bytes are

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import protocol
+from .callwatch import CallCounts
 from .gdbstub import GdbError, GdbStub
 from .kernelmap import KernelMap
 from .observer import FW_CFG_EVENT, FwCfgTrace, Inspector, Memory, Observer, ObserverError
@@ -98,10 +99,11 @@ class RunRequest:
         return " ".join(f"{k}={v}" for k, v in args.items())
 
     def argv(self, qmp_socket: Path | None = None, gdb_socket: Path | None = None,
-             trace_log: Path | None = None) -> list[str]:
+             trace_log: Path | None = None, plugin: Sequence[str] = ()) -> list[str]:
         """The QEMU command line; with `gdb_socket`, paused at the first
         instruction with the grader's gdbstub there; with `trace_log`, the
-        fw_cfg items the guest selects traced into it."""
+        fw_cfg items the guest selects traced into it; `plugin`: the
+        arguments that load a TCG plugin."""
         boot = ["-cdrom", str(self.iso)] if self.iso else [*fast_firmware(), "-kernel", str(self.kernel),
                                                             "-append", self.cmdline()]
         # -nodefaults and a small translation cache: about 20% less CPU per
@@ -119,7 +121,7 @@ class RunRequest:
             argv += ["-d", "int,cpu_reset", "-D", str(self.exception_log)]
         elif trace_log:
             argv += ["-trace", FW_CFG_EVENT, "-D", str(trace_log)]
-        return argv
+        return argv + list(plugin)
 
 
 @dataclass(frozen=True)
@@ -172,15 +174,17 @@ class _Boot:
             if kernel and not req.exception_log:  # (that log takes QEMU's -D)
                 os.mkfifo(paths["trace"])
                 trace = FwCfgTrace(os.open(paths["trace"], os.O_RDONLY | os.O_NONBLOCK))
+            calls = CallCounts.create(Path(tmp), kernel.gap_calls) if kernel else None
             start = time.monotonic()
             try:
-                proc = subprocess.Popen(req.argv(paths.get("qmp"), paths.get("gdb"), trace and paths["trace"]),
+                proc = subprocess.Popen(req.argv(paths.get("qmp"), paths.get("gdb"), trace and paths["trace"],
+                                                 calls.argv if calls else ()),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         bufsize=0)
             except FileNotFoundError:
                 return self._result(Outcome.QEMU_ERROR, f"{QEMU} not found: run 'make deps'", None, 0.0, "")
             try:
-                if not kernel or self._observe(proc, kernel, paths, trace, start):
+                if not kernel or self._observe(proc, kernel, paths, trace, calls, start):
                     self._pump(proc, start, trace)
                 if self._ends_by_itself():
                     proc.wait(timeout=5)  # the serial port closed: QEMU is exiting
@@ -216,7 +220,7 @@ class _Boot:
         return self.killed_for is None and self.lost is None and not refused
 
     def _observe(self, proc: subprocess.Popen, kernel: KernelMap, paths: dict[str, Path], trace: FwCfgTrace | None,
-                 start: float) -> bool:
+                 calls: CallCounts | None, start: float) -> bool:
         """Connects to the paused QEMU's gdbstub and starts watching; False
         when QEMU is gone before that (its exit status tells why)."""
         deadline = start + self.request.timeout
@@ -227,7 +231,7 @@ class _Boot:
         try:
             gdb = GdbStub(paths["gdb"], connect_until=deadline)
             self.observer = Observer(gdb, kernel, self.request.test or "", Memory(gdb, paths["qmp"]),
-                                     self.request.inspect, trace)
+                                     self.request.inspect, trace, calls)
             self.observer.start()
         except GdbError as e:
             self.lost = f"could not start watching the guest: {e}"
