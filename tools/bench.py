@@ -10,6 +10,10 @@ Measures, on the reference solutions:
   batch       submissions graded per minute, on 20 generated submissions
   guest cost  instructions under -icount: init_paging at 1 GiB, fork of 1 MiB,
               a fork/exit/waitpid round trip
+  watching    what the grader's own view costs per test (gdbstub stops, checks
+              at the pass, watchpoints, call counts): each lab test booted
+              plainly and watched, interleaved; and physical memory read
+              through the gdbstub against QMP pmemsave
 Prints a table with each target met or its bound, and writes build/bench.json.
 """
 from __future__ import annotations
@@ -162,6 +166,41 @@ def batch(work: Path, count: int = 20) -> float:
     return count / seconds * 60
 
 
+def watching_cost(kernel: Path, runs: int = 5) -> list[dict]:
+    """Per lab test: the wall time of QEMU alone, nothing watching (the same
+    command line, no gdbstub), and of the grader's watched boot, interleaved.
+    (Not the tests that type into the serial port: QEMU alone waits.)"""
+    rows = []
+    for lab in all_labs():
+        for t in lab.tests:
+            request = replay.captured_request(kernel, t.name, seed=1)
+            if request.script:
+                continue
+            plain, watched = [], []
+            for _ in range(runs):
+                plain.append(timed(request.argv(), ROOT)[0])
+                watched.append(qemu.run(request).elapsed)
+            # The fastest of each: the cost itself, with less of the machine's other load in it.
+            rows.append({"test": t.name, "plain": min(plain), "watched": min(watched)})
+    return rows
+
+
+def read_speeds(kernel: Path) -> dict[str, float]:
+    """Milliseconds per MiB of guest physical memory read at a pass stop,
+    through the gdbstub (`m` packets) and with one QMP pmemsave."""
+    speeds: dict[str, list[float]] = {"gdb": [], "qmp": []}
+
+    def measure(halted) -> list[str]:
+        for way in ("gdb", "qmp", "gdb", "qmp", "gdb", "qmp"):
+            start = time.monotonic()
+            halted.memory.read(0x1000000, 1 << 20, through=way)
+            speeds[way].append((time.monotonic() - start) * 1000)
+        return []
+
+    qemu.run(qemu.RunRequest(kernel, "selftest_pass", {}, mem_mb=64, timeout=30, inspect=measure))
+    return {way: statistics.median(ms) for way, ms in speeds.items()}
+
+
 def guest_costs(kernel: Path) -> dict[str, int]:
     out: dict[str, int] = {}
     for test, params, mem in (("bench_init_paging", {}, 1024), ("bench_fork", {"kib": "1024"}, 64)):
@@ -199,6 +238,8 @@ def main() -> int:
         clean, loop = edit_loop(work / "tree")
         per_minute = batch(work)
         guest = guest_costs(kernel)
+        watching = watching_cost(kernel)
+        reads = read_speeds(kernel)
     boots = len(tests)
     ideal = boots * floor / CORES
     overhead = statistics.median(t["wall"] - floor for t in tests)
@@ -210,7 +251,8 @@ def main() -> int:
                "batch_bound_per_minute": CORES * 60 / cpu,
                "ideal_parallel_s": ideal, "clean_build_s": clean, "edit_loop_s": loop,
                "batch_per_minute": per_minute, "guest_instructions": guest,
-               "median_overhead_s": overhead, "bench_s": time.monotonic() - start}
+               "median_overhead_s": overhead, "watching": watching, "read_ms_per_mib": reads,
+               "bench_s": time.monotonic() - start}
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
@@ -232,6 +274,9 @@ def render(r: dict) -> str:
     worst = max(r["tests"], key=lambda t: t["ratio"])
     over = r["median_overhead_s"]
     g = r["guest_instructions"]
+    added = [w["watched"] - w["plain"] for w in r["watching"]]
+    watch_cost = statistics.median(added)
+    costliest = max(r["watching"], key=lambda w: w["watched"] - w["plain"])
     lines += [
         "",
         f"{'target':<58}{'measured':>14}  result",
@@ -255,6 +300,13 @@ def render(r: dict) -> str:
         f"{verdict(r['batch_per_minute'] >= 20)}",
         f"{'  bound: cores x 60 / CPU seconds of one full grade':<58}{r['batch_bound_per_minute']:>12.1f}/m  "
         f"({r['cpu_per_grade_s']:.1f} CPU s a submission, QEMU included)",
+        f"{'grader watching a test (median of watched - plain) < 10 ms':<58}{watch_cost * 1000:>12.1f}ms  "
+        f"{verdict(watch_cost < 0.010)}",
+        f"{'  most: ' + costliest['test']:<58}"
+        f"{(costliest['watched'] - costliest['plain']) * 1000:>12.1f}ms  "
+        f"(plain {costliest['plain'] * 1000:.0f} ms)",
+        f"{'  reading guest memory at a stop: gdbstub / QMP pmemsave':<58}"
+        f"{r['read_ms_per_mib']['gdb']:>7.1f} / {r['read_ms_per_mib']['qmp']:.1f}  ms per MiB",
         "",
         "guest cost under -icount (instructions, exact and repeatable):",
         *[f"  {k:<30}{v:>12,}" for k, v in g.items()],
