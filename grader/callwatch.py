@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -53,8 +54,32 @@ def _plugin() -> tuple[Path | None, str]:
 
 
 def _refusal(plugin: Path) -> str:
-    """Why QEMU refuses to load `plugin` ("" when it loads): QEMU prints
-    its QMP greeting on stdout only once its plugins are loaded."""
+    """Why QEMU refuses to load `plugin` ("" when it loads), remembered
+    next to it for this QEMU binary (trying costs a QEMU start)."""
+    from .qemu import QEMU
+
+    binary = shutil.which(QEMU)
+    st = os.stat(binary) if binary else None
+    identity = f"{binary} {st.st_size} {st.st_mtime_ns}\n" if st else ""
+    verdict = plugin.with_suffix(".qemu")
+    try:
+        known = verdict.read_text()
+        if identity and known.startswith(identity):
+            return known[len(identity):]
+    except OSError:
+        pass
+    why = _try_loading(plugin)
+    if identity:
+        fd, tmp = tempfile.mkstemp(dir=plugin.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(identity + why)
+        os.replace(tmp, verdict)
+    return why
+
+
+def _try_loading(plugin: Path) -> str:
+    """Starts QEMU with `plugin`: it prints its QMP greeting on stdout only
+    once its plugins are loaded."""
     from .qemu import QEMU
 
     with tempfile.TemporaryDirectory(prefix="kcw") as tmp:

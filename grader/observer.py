@@ -73,12 +73,10 @@ class FwCfgTrace:
         except BlockingIOError:
             return True
         text = self._tail + chunk
+        cut = text.rfind(b"\n") + 1  # whole lines only; the rest waits for its end
         if self.armed:
-            self.count += text.count(FW_CFG_EVENT.encode())
-        cut = text.rfind(b"\n") + 1
+            self.count += text[:cut].count(FW_CFG_EVENT.encode())
         self._tail = text[cut:]
-        if self.armed:
-            self.count -= self._tail.count(FW_CFG_EVENT.encode())  # counted again with the rest of its line
         return bool(chunk)
 
     def arm(self) -> None:

@@ -33,6 +33,7 @@ from .callwatch import CallCounts
 from .gdbstub import GdbError, GdbStub
 from .kernelmap import KernelMap
 from .observer import FW_CFG_EVENT, FwCfgTrace, Inspector, Memory, Observer, ObserverError
+from .qmp import QmpError
 
 QEMU = "qemu-system-i386"
 # Serial output beyond this is a flood. The UART moves about 70 KB/s under
@@ -225,7 +226,10 @@ class _Boot:
         when QEMU is gone before that (its exit status tells why)."""
         deadline = start + self.request.timeout
         while not paths["gdb"].exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                self.killed_for = Outcome.TIMEOUT
                 return False
             time.sleep(0.002)
         try:
@@ -233,7 +237,7 @@ class _Boot:
             self.observer = Observer(gdb, kernel, self.request.test or "", Memory(gdb, paths["qmp"]),
                                      self.request.inspect, trace, calls)
             self.observer.start()
-        except GdbError as e:
+        except (GdbError, QmpError, OSError) as e:
             self.lost = f"could not start watching the guest: {e}"
             return False
         return True
