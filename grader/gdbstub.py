@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import unixsock
+
 # Layout of the `g` packet of qemu-system-i386 (target/i386/gdbstub.c): 16
 # general and segment registers, fs_base, gs_base, k_gs_base, then the control
 # registers cr0, cr2, cr3, cr4, cr8 and efer (then FPU and SSE state).
@@ -188,13 +190,7 @@ class GdbStub:
 
 def _connect(path: Path, until: float) -> socket.socket:
     """Connects, waiting for QEMU to create the socket."""
-    while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(str(path))
-            return sock
-        except (FileNotFoundError, ConnectionRefusedError):
-            sock.close()
-            if time.monotonic() > until:
-                raise GdbError(f"no gdbstub socket at {path}")
-            time.sleep(0.002)
+    sock = unixsock.connect(path, until)
+    if sock is None:
+        raise GdbError(f"no gdbstub socket at {path}")
+    return sock
