@@ -87,9 +87,14 @@ def _read_tables(h: Halted, frames: list[int]) -> dict[int, bytes]:
 
 
 @functools.cache
+def _ones() -> int:
+    """1 in each of the 1024 32-bit lanes of a table, as one integer."""
+    return sum(1 << (32 * i) for i in range(ENTRIES))
+
+
 def _lanes(value: int) -> int:
-    """`value` in each of the 1024 32-bit lanes of a table, as one integer."""
-    return value * sum(1 << (32 * i) for i in range(ENTRIES))
+    """`value` in each lane."""
+    return value * _ones()
 
 
 @functools.cache

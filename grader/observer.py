@@ -49,6 +49,7 @@ CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
 PDE_PS = 0x80
 _SMALL_READ = 8192  # bytes: below this the gdbstub reads faster than a QMP pmemsave
 _MAX_FRAMES = 32
+_STACK_WINDOW = 2032  # bytes of stack read at once: one gdbstub packet
 FW_CFG_EVENT = "fw_cfg_select"  # QEMU trace event: the guest chose an item of the fw_cfg device
 
 
@@ -175,6 +176,7 @@ class Observer:
     _test_started_by: int | None = None  # return address of the test function's entry
     _test_cr3: int = 0
     _watches: list[_Watch] = field(default_factory=list)
+    _stack: _StackWindow | None = None  # the stack at the current stop
 
     def start(self) -> None:
         """Sets the breakpoints and lets the guest run its first instruction."""
@@ -233,8 +235,9 @@ class Observer:
         k = self.kernel
         self._watches = [_Watch(READ_WATCH, k.trusted_code, "read the kernel's code as data"),
                          _Watch(READ_WATCH, k.symbol_table, "read the kernel's symbol table"),
+                         # .text and .rodata are adjacent: one watchpoint for both.
                          *[_Watch(WRITE_WATCH, r, "wrote into the kernel's code or read-only data")
-                           for r in k.read_only],
+                           for r in (Range(k.read_only[0].start, k.read_only[1].end), k.read_only[2])],
                          *[_Watch(WRITE_WATCH, r, f"wrote {what}, which only trusted code sets up")
                            for what, r in k.settled.items()]]
         for w in self._watches:
@@ -259,6 +262,7 @@ class Observer:
         """The EIP and the calls on the frame chain (within the kernel
         stack), innermost first, each with its function."""
         k = self.kernel
+        self._stack = _StackWindow(self.gdb, k.stack, regs["esp"])
         return [(regs["eip"], k.function_at(regs["eip"]))] + [(ret - 1, k.function_at(ret - 1))
                                                               for ret, _ in self._frames(regs["ebp"])]
 
@@ -281,6 +285,7 @@ class Observer:
             self._test_cr3 = regs["cr3"]
 
     def _on_pass(self, regs: dict[str, int]) -> None:
+        self._stack = _StackWindow(self.gdb, self.kernel.stack, regs["esp"])
         # Changed code explains anything else that looks wrong: it comes first.
         self.refusal = self._image_problem(regs) or self._caller_problem(regs) or self._unreturned_call(regs)
         if self.refusal is None and self.inspect is not None:
@@ -295,11 +300,13 @@ class Observer:
         if esp not in k.stack:
             return Refusal("forged", f"harness_pass was reached with the stack pointer at {esp:#x}, outside the "
                                      "kernel stack")
-        ret = self.gdb.read_words(esp, 1)[0]
+        ret = self._stack.word(esp)
         site = k.pass_sites.get(ret)
         if site is None:
             return Refusal("forged", f"harness_pass was reached from {k.where(ret - 1)}, not from a call in "
                                      "trusted test code")
+        if self.test not in k.tests:
+            return Refusal("forged", f"harness_pass was called, but this kernel has no test named {self.test}")
         if site not in k.pass_functions(self.test):
             return Refusal("forged", f"harness_pass was called from {site.name}, which does not belong to test "
                                      f"{self.test}")
@@ -346,7 +353,7 @@ class Observer:
         for _ in range(_MAX_FRAMES):
             if ebp % 4 or ebp not in k.stack or ebp + 8 > k.stack.end:
                 break
-            next_ebp, ret = self.gdb.read_words(ebp, 2)
+            next_ebp, ret = self._stack.word(ebp), self._stack.word(ebp + 4)
             out.append((ret, ebp))
             if next_ebp <= ebp:
                 break
@@ -394,6 +401,22 @@ class Observer:
                 if not pte & 1 or pte & ~0xFFF != page * PAGE:
                     return page * PAGE
         return None
+
+
+class _StackWindow:
+    """The top of the kernel stack from ESP at a stop, read in one packet;
+    words further up are read one by one."""
+
+    def __init__(self, gdb: GdbStub, stack: Range, esp: int) -> None:
+        self._gdb = gdb
+        self._start = esp if esp in stack else 0
+        self._data = gdb.read(esp, min(stack.end - esp, _STACK_WINDOW)) if self._start else b""
+
+    def word(self, addr: int) -> int:
+        at = addr - self._start
+        if self._start and 0 <= at <= len(self._data) - 4:
+            return int.from_bytes(self._data[at:at + 4], "little")
+        return self._gdb.read_words(addr, 1)[0]
 
 
 def _panic_path(chain: list[tuple[int, Function | None]]) -> bool:
