@@ -23,7 +23,8 @@ ARM_POINT = "harness_run_stage"  # first called before any lab code runs (kernel
 SYMBOL_TABLE_READER = "print_backtrace"  # the one trusted reader of .ksyms (panics)
 # Trusted tables nothing writes once the labs may run: (source file, symbol, what it is).
 # (Not the GDT: the CPU itself sets the accessed bit of a descriptor it loads.)
-SETTLED_TABLES = (("trap.c", "idt", "the interrupt descriptor table"),
+IDT = "the interrupt descriptor table"
+SETTLED_TABLES = (("trap.c", "idt", IDT),
                   ("gdt.c", "tss", "the task state segment"),
                   ("harness.c", "setup", "the harness's test selection and parameters"))
 _MARKERS = ("__gap_", "_kernel_")  # linker script symbols, not code
@@ -95,6 +96,28 @@ class KernelMap:
         f = self.function_at(addr)
         return f.where(addr) if f else f"{addr:#010x}"
 
+    def pass_calls_gap_code(self, test: str) -> bool:
+        """True when a function that may pass `test` reaches, in trusted
+        code, a call into gap code: gap code may then run while that
+        function's frame is live (the call counts matter)."""
+        seen = self._reached([f.start for f in self.pass_functions(test)])
+        return any(self.function_at(call).start in seen for call, _ in self.gap_calls)
+
+    def _reached(self, starts: list[int]) -> set[int]:
+        """The trusted functions `starts` reach: calls, and functions whose
+        address they hand over."""
+        seen, todo = set(), list(starts)
+        while todo:
+            f = todo.pop()
+            if f not in seen:
+                seen.add(f)
+                todo += self.references.get(f, ())
+        return seen
+
+    def is_trusted_code(self, addr: int) -> bool:
+        f = self.function_at(addr)
+        return f is not None and f.trusted
+
     def call_target(self, call: int) -> int:
         """Where the `call rel32` at `call` goes."""
         return (call + 5 + int.from_bytes(self.elf.bytes_at(call + 1, 4), "little", signed=True)) & 0xFFFFFFFF
@@ -104,12 +127,7 @@ class KernelMap:
         with a pass site among the functions the test's own function reaches
         in trusted code (calls, and functions whose address it hands over,
         such as a scheduler hook)."""
-        seen, todo = set(), [self.tests[test]]
-        while todo:
-            f = todo.pop()
-            if f not in seen:
-                seen.add(f)
-                todo += self.references.get(f, ())
+        seen = self._reached([self.tests[test]])
         return frozenset(site for site in self.pass_sites.values() if site.start in seen)
 
 

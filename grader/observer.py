@@ -20,9 +20,11 @@ At the harness_pass stop a pass counts only when all of these hold:
 3. the kernel image translates to itself (paging walked from outside), and
    every trusted byte of .text, .rodata and .ksyms equals the ELF's, read
    from guest physical memory;
-4. every call from trusted code into gap code came back to the instruction
-   after it, but those still on the stack (counted inside QEMU by
-   grader/callwatch.py: a rewritten return address fails);
+4. no interrupt gate leads into gap code (it could run inside trusted
+   code), and where a function that passes the test calls gap code, every
+   such call came back to the instruction after it, but those still on the
+   stack (counted inside QEMU by grader/callwatch.py: a rewritten return
+   address fails);
 5. the test's inspector (checks of guest state from outside) finds nothing.
 
 Review flags record what no correct solution does, with the instruction
@@ -35,13 +37,14 @@ from __future__ import annotations
 
 import os
 import select
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .callwatch import CallCounts
 from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub
-from .kernelmap import ARM_POINT, SYMBOL_TABLE_READER, Function, KernelMap, Range
+from .kernelmap import ARM_POINT, IDT, SYMBOL_TABLE_READER, Function, KernelMap, Range
 from .qmp import Qmp, QmpError
 
 PAGE = 4096
@@ -287,7 +290,8 @@ class Observer:
     def _on_pass(self, regs: dict[str, int]) -> None:
         self._stack = _StackWindow(self.gdb, self.kernel.stack, regs["esp"])
         # Changed code explains anything else that looks wrong: it comes first.
-        self.refusal = self._image_problem(regs) or self._caller_problem(regs) or self._unreturned_call(regs)
+        self.refusal = (self._image_problem(regs) or self._caller_problem(regs) or self._hooked_gate()
+                        or self._unreturned_call(regs))
         if self.refusal is None and self.inspect is not None:
             problems = self.inspect(Halted(regs, self._test_cr3, self.memory, self.kernel))
             if problems:
@@ -324,6 +328,20 @@ class Observer:
         if ebp != frame:
             return Refusal("forged", f"harness_pass was called from {site.name} with a frame at {ebp:#x}, not the "
                                      f"one it started with ({frame:#x}): a made-up stack")
+        return None
+
+    def _hooked_gate(self) -> Refusal | None:
+        """An interrupt or exception gate that leads into gap code: that
+        code can then run in the middle of any trusted function."""
+        k = self.kernel
+        idt = k.settled[IDT]
+        table = self.memory.read(idt.start, idt.size)
+        for vector in range(idt.size // 8):
+            low, _, _, kind, high = struct.unpack_from("<HHBBH", table, 8 * vector)
+            handler = low | high << 16
+            if kind & 0x80 and not k.is_trusted_code(handler):
+                return Refusal("forged", f"interrupt vector {vector} leads to {k.where(handler)}, not to the "
+                                         "kernel's handlers: gap code could run inside trusted code")
         return None
 
     def _unreturned_call(self, regs: dict[str, int]) -> Refusal | None:

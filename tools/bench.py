@@ -168,7 +168,8 @@ def batch(work: Path, count: int = 20) -> float:
 
 def watching_cost(kernel: Path, runs: int = 5) -> list[dict]:
     """Per lab test: the wall time of QEMU alone, nothing watching (the same
-    command line, no gdbstub), and of the grader's watched boot, interleaved.
+    command line, no gdbstub), and of the grader's watched boot, in pairs
+    run back to back: each pair's difference is that boot's cost.
     (Not the tests that type into the serial port: QEMU alone waits.)"""
     rows = []
     for lab in all_labs():
@@ -176,12 +177,11 @@ def watching_cost(kernel: Path, runs: int = 5) -> list[dict]:
             request = replay.captured_request(kernel, t.name, seed=1)
             if request.script:
                 continue
-            plain, watched = [], []
+            pairs = []
             for _ in range(runs):
-                plain.append(timed(request.argv(), ROOT)[0])
-                watched.append(qemu.run(request).elapsed)
-            # The fastest of each: the cost itself, with less of the machine's other load in it.
-            rows.append({"test": t.name, "plain": min(plain), "watched": min(watched)})
+                plain = timed(request.argv(), ROOT)[0]
+                pairs.append((plain, qemu.run(request).elapsed))
+            rows.append({"test": t.name, "pairs": pairs})
     return rows
 
 
@@ -274,9 +274,10 @@ def render(r: dict) -> str:
     worst = max(r["tests"], key=lambda t: t["ratio"])
     over = r["median_overhead_s"]
     g = r["guest_instructions"]
-    added = [w["watched"] - w["plain"] for w in r["watching"]]
-    watch_cost = statistics.median(added)
-    costliest = max(r["watching"], key=lambda w: w["watched"] - w["plain"])
+    # The median of all pairs' differences: robust to the machine's other load.
+    watch_cost = statistics.median(watched - plain for w in r["watching"] for plain, watched in w["pairs"])
+    per_test = {w["test"]: statistics.median(b - a for a, b in w["pairs"]) for w in r["watching"]}
+    costliest = max(per_test, key=per_test.get)
     lines += [
         "",
         f"{'target':<58}{'measured':>14}  result",
@@ -300,11 +301,9 @@ def render(r: dict) -> str:
         f"{verdict(r['batch_per_minute'] >= 20)}",
         f"{'  bound: cores x 60 / CPU seconds of one full grade':<58}{r['batch_bound_per_minute']:>12.1f}/m  "
         f"({r['cpu_per_grade_s']:.1f} CPU s a submission, QEMU included)",
-        f"{'grader watching a test (median of watched - plain) < 10 ms':<58}{watch_cost * 1000:>12.1f}ms  "
+        f"{'grader watching a test (watched - plain boot, median) < 10 ms':<58}{watch_cost * 1000:>12.1f}ms  "
         f"{verdict(watch_cost < 0.010)}",
-        f"{'  most: ' + costliest['test']:<58}"
-        f"{(costliest['watched'] - costliest['plain']) * 1000:>12.1f}ms  "
-        f"(plain {costliest['plain'] * 1000:.0f} ms)",
+        f"{'  most: ' + costliest:<58}{per_test[costliest] * 1000:>12.1f}ms",
         f"{'  reading guest memory at a stop: gdbstub / QMP pmemsave':<58}"
         f"{r['read_ms_per_mib']['gdb']:>7.1f} / {r['read_ms_per_mib']['qmp']:.1f}  ms per MiB",
         "",

@@ -34,6 +34,14 @@ def test_each_test_may_pass_only_from_its_own_code(reference_kernel):
     assert all(f.trusted for t in lab_tests for f in kernel.pass_functions(t))
 
 
+def test_calls_are_counted_where_gap_code_can_run_inside_a_passing_function(reference_kernel):
+    kernel = KernelMap.load(reference_kernel)
+    assert kernel.pass_calls_gap_code("translate"), "translate calls paging_get_physical itself"
+    assert kernel.pass_calls_gap_code("heap_alloc"), "through a helper of the test"
+    assert not kernel.pass_calls_gap_code("identity_map"), "its checks read the tables themselves"
+    assert not kernel.pass_calls_gap_code("fork_return"), "its hook runs once every process has exited"
+
+
 def test_gap_code_sits_after_the_trusted_code(reference_kernel):
     kernel = KernelMap.load(reference_kernel)
     gap = [f for f in kernel.functions if not f.trusted]
