@@ -88,7 +88,7 @@ class KernelMap:
         return _load(path.resolve(), st.st_mtime_ns, st.st_size)
 
     def function_at(self, addr: int) -> Function | None:
-        i = bisect.bisect_right([f.start for f in self.functions], addr) - 1
+        i = bisect.bisect_right(self.functions, addr, key=lambda f: f.start) - 1
         return self.functions[i] if i >= 0 and addr < self.functions[i].end else None
 
     def where(self, addr: int) -> str:

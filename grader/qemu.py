@@ -234,7 +234,7 @@ class _Boot:
             if time.monotonic() > deadline:
                 self.killed_for = Outcome.TIMEOUT
                 return False
-            time.sleep(0.002)
+            time.sleep(0.0005)
         try:
             gdb = GdbStub(paths["gdb"], connect_until=deadline)
             self.observer = Observer(gdb, kernel, self.request.test or "", Memory(gdb, paths["qmp"]),
