@@ -5,6 +5,7 @@ Under TCG, QEMU checks breakpoints and watchpoints while translating and
 running guest code: nothing is written into guest memory, so the guest
 cannot see them. A stop costs well under a millisecond; a breakpoint is
 removed when it has served (resuming on one would stop again at once).
+Packets go in batches (exchange()): QEMU answers them in order.
 
 Every failure (QEMU gone, a closed socket in the middle of a packet, no
 answer in time) raises GdbError: the runner makes it a verdict.
@@ -16,6 +17,7 @@ import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from . import unixsock
 
@@ -65,20 +67,25 @@ class GdbStub:
 
     # ---- Packets -------------------------------------------------------------
 
-    def _send(self, payload: bytes) -> None:
-        packet = b"$%s#%02x" % (payload, sum(payload) & 0xFF)
+    def exchange(self, payloads: Sequence[bytes], resume: bool = False) -> list[bytes]:
+        """Sends the packets in one write (QEMU answers them in order) and
+        returns their replies; an `Exx` reply raises. With `resume`, a `c`
+        follows: the guest runs on, and its next stop comes through
+        wait_stop(). (One write and one wait per stop, however many
+        packets: each wait costs a trip through the scheduler.)"""
+        sent = [*payloads, b"c"] if resume else list(payloads)
         try:
-            self._sock.sendall(packet)
+            self._sock.sendall(b"".join(b"$%s#%02x" % (p, sum(p) & 0xFF) for p in sent))
         except OSError as e:
             raise GdbError(f"the gdbstub closed its socket ({e})") from e
-        if self._read_byte() != b"+":
-            raise GdbError(f"the gdbstub refused the packet {payload[:20]!r}")
-
-    def _read_byte(self) -> bytes:
-        while not self._buf:
-            self._fill()
-        byte, self._buf = self._buf[:1], self._buf[1:]
-        return byte
+        replies = []
+        for payload in payloads:
+            reply = self._receive()
+            if reply.startswith(b"E") and len(reply) == 3:
+                raise GdbError(f"the gdbstub answered {reply.decode()} to {payload[:24].decode(errors='replace')}")
+            replies.append(reply)
+        self.running = resume
+        return replies
 
     def _fill(self) -> None:
         try:
@@ -92,51 +99,27 @@ class GdbStub:
         self._buf += chunk
 
     def _receive(self) -> bytes:
-        """The next packet's payload (acknowledged)."""
+        """The next packet's payload (QEMU's `+` for ours are skipped).
+
+        Never acknowledged: QEMU (system emulation) does not wait for a `+`,
+        drops an unacknowledged reply when the next command comes, and takes
+        any byte that arrives while the guest runs as an order to stop it,
+        so a late `+` would stop the guest."""
         while True:
             start = self._buf.find(b"$")
             end = self._buf.find(b"#", start + 1) if start >= 0 else -1
             if end >= 0 and len(self._buf) >= end + 3:
                 payload = self._buf[start + 1:end]
                 self._buf = self._buf[end + 3:]
-                try:
-                    self._sock.sendall(b"+")
-                except OSError as e:
-                    raise GdbError(f"the gdbstub closed its socket ({e})") from e
                 return payload
             self._fill()
 
-    def command(self, payload: bytes) -> bytes:
-        """Sends one packet and returns the reply; an `Exx` reply raises."""
-        self._send(payload)
-        reply = self._receive()
-        if reply.startswith(b"E") and len(reply) == 3:
-            raise GdbError(f"the gdbstub answered {reply.decode()} to {payload[:24].decode(errors='replace')}")
-        return reply
-
-    def _ok(self, payload: bytes) -> None:
-        reply = self.command(payload)
-        if reply != b"OK":
-            raise GdbError(f"the gdbstub does not support {payload[:3].decode()} (answered {reply[:20]!r})")
-
-    # ---- Execution -----------------------------------------------------------
-
-    def set_breakpoint(self, addr: int) -> None:
-        self._ok(b"Z0,%x,1" % addr)
-
-    def remove_breakpoint(self, addr: int) -> None:
-        self._ok(b"z0,%x,1" % addr)
-
-    def set_watchpoint(self, kind: int, addr: int, length: int) -> None:
-        self._ok(b"Z%d,%x,%x" % (kind, addr, length))
-
-    def remove_watchpoint(self, kind: int, addr: int, length: int) -> None:
-        self._ok(b"z%d,%x,%x" % (kind, addr, length))
-
-    def resume(self) -> None:
-        """Continues the guest; the stop arrives later (wait_stop())."""
-        self._send(b"c")
-        self.running = True
+    def take_input(self) -> bool:
+        """Reads what the socket holds (call it when select() says it is
+        readable): True when a whole reply is now buffered. QEMU also sends
+        bare `+` acknowledgements, which are no stop."""
+        self._fill()
+        return self.has_reply()
 
     def has_reply(self) -> bool:
         """True when a reply is already buffered (select() will not say so)."""
@@ -164,23 +147,24 @@ class GdbStub:
 
     def registers(self) -> dict[str, int]:
         """eax ... eip, eflags, the segment selectors, cr0, cr2, cr3, cr4."""
-        raw = bytes.fromhex(self.command(b"g").decode())
+        raw = bytes.fromhex(self.exchange([b"g"])[0].decode())
         if len(raw) != _G_PACKET_SIZE:
             raise GdbError(f"unknown register layout ({len(raw)} bytes): not qemu-system-i386?")
         return dict(zip(_GENERAL, struct.unpack_from(f"<{len(_GENERAL)}I", raw)))
 
     def read(self, addr: int, size: int, physical: bool = False) -> bytes:
         """Guest memory: virtual addresses through the current page tables,
-        or physical ones."""
-        if physical != self._phys:
-            self._ok(b"Qqemu.PhyMemMode:%d" % physical)
-            self._phys = physical
+        or physical ones (all packets in one exchange)."""
+        mode = [] if physical == self._phys else [b"Qqemu.PhyMemMode:%d" % physical]
+        chunks = [(at, min(_MAX_READ, addr + size - at)) for at in range(addr, addr + size, _MAX_READ)]
+        replies = self.exchange(mode + [b"m%x,%x" % chunk for chunk in chunks])
+        self._phys = physical
+        if mode and replies[0] != b"OK":
+            raise GdbError("the gdbstub cannot read physical memory (Qqemu.PhyMemMode)")
         out = bytearray()
-        while len(out) < size:
-            n = min(_MAX_READ, size - len(out))
-            reply = self.command(b"m%x,%x" % (addr + len(out), n))
+        for (at, n), reply in zip(chunks, replies[len(mode):]):
             if len(reply) != 2 * n:
-                raise GdbError(f"could not read {n} bytes at {addr + len(out):#x}")
+                raise GdbError(f"could not read {n} bytes at {at:#x}")
             out += bytes.fromhex(reply.decode())
         return bytes(out)
 
@@ -194,3 +178,20 @@ def _connect(path: Path, until: float) -> socket.socket:
     if sock is None:
         raise GdbError(f"no gdbstub socket at {path}")
     return sock
+
+
+def breakpoint_packet(addr: int, insert: bool = True) -> bytes:
+    """The packet that sets (or removes) a breakpoint at `addr`."""
+    return b"%s0,%x,1" % (b"Z" if insert else b"z", addr)
+
+
+def watchpoint_packet(kind: int, addr: int, length: int, insert: bool = True) -> bytes:
+    """The packet that sets (or removes) a watchpoint of `kind` over a range."""
+    return b"%s%d,%x,%x" % (b"Z" if insert else b"z", kind, addr, length)
+
+
+def expect_ok(replies: list[bytes]) -> None:
+    """Raises unless every reply is OK (an empty one: not supported)."""
+    for reply in replies:
+        if reply != b"OK":
+            raise GdbError(f"the gdbstub does not support a breakpoint or watchpoint (answered {reply[:20]!r})")

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Callable
 
 from .callwatch import CallCounts
-from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub
+from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub, breakpoint_packet, expect_ok, watchpoint_packet
 from .kernelmap import ARM_POINT, IDT, SYMBOL_TABLE_READER, Function, KernelMap, Range
 from .qmp import Qmp, QmpError
 
@@ -190,9 +190,7 @@ class Observer:
             self._add(k.tests[self.test], "entry")
             for f in k.pass_functions(self.test):
                 self._add(f.start, "entry")
-        for addr in self._roles:
-            self.gdb.set_breakpoint(addr)
-        self.gdb.resume()
+        expect_ok(self.gdb.exchange([breakpoint_packet(addr) for addr in self._roles], resume=True))
         self.memory.connect()  # while the guest boots
 
     def _add(self, addr: int, role: str) -> None:
@@ -206,21 +204,26 @@ class Observer:
         try:
             regs = self.gdb.registers()
             if stop.watch is not None:
-                self._on_watch(stop.watch, stop.watch_addr, regs)
+                packets = self._on_watch(stop.watch, stop.watch_addr, regs)
             else:
                 roles = self._roles.pop(regs["eip"], set())
                 if not roles:
                     raise ObserverError(f"the guest stopped at {regs['eip']:#x}, where no breakpoint is")
-                self.gdb.remove_breakpoint(regs["eip"])
-                if "arm" in roles:
-                    self._arm()
-                if "entry" in roles:
-                    self._on_entry(regs)
                 if "pass" in roles:
                     self._on_pass(regs)
                     if self.refusal:
                         return True
-            self.gdb.resume()
+                # An entry needs its return address: read with the packets that resume.
+                entry = [b"m%x,4" % regs["esp"]] if "entry" in roles else []
+                packets = [*entry, breakpoint_packet(regs["eip"], insert=False)]
+                if "arm" in roles:
+                    packets += self._arm()
+                replies = self.gdb.exchange(packets, resume=True)
+                if entry:
+                    self._on_entry(regs, int.from_bytes(bytes.fromhex(replies.pop(0).decode()), "little"))
+                expect_ok(replies)
+                return False
+            expect_ok(self.gdb.exchange(packets, resume=True))
             return False
         except (GdbError, QmpError, OSError) as e:
             raise ObserverError(str(e)) from e
@@ -234,7 +237,8 @@ class Observer:
 
     # ---- Watchpoints ---------------------------------------------------------
 
-    def _arm(self) -> None:
+    def _arm(self) -> list[bytes]:
+        """The watchpoints' packets (sent with the resume)."""
         k = self.kernel
         self._watches = [_Watch(READ_WATCH, k.trusted_code, "read the kernel's code as data"),
                          _Watch(READ_WATCH, k.symbol_table, "read the kernel's symbol table"),
@@ -243,23 +247,22 @@ class Observer:
                            for r in (Range(k.read_only[0].start, k.read_only[1].end), k.read_only[2])],
                          *[_Watch(WRITE_WATCH, r, f"wrote {what}, which only trusted code sets up")
                            for what, r in k.settled.items()]]
-        for w in self._watches:
-            self.gdb.set_watchpoint(w.kind, w.range.start, w.range.size)
         if self.fw_cfg:
             self.fw_cfg.arm()
+        return [watchpoint_packet(w.kind, w.range.start, w.range.size) for w in self._watches]
 
-    def _on_watch(self, kind: int, addr: int, regs: dict[str, int]) -> None:
-        """A watchpoint hit: flag it (once per watchpoint), unless it is the
-        trusted panic path reading the symbol table for a backtrace."""
+    def _on_watch(self, kind: int, addr: int, regs: dict[str, int]) -> list[bytes]:
+        """A watchpoint hit: flag it (once per watchpoint: returns the packet
+        that removes it), unless it is the trusted panic path reading the
+        symbol table for a backtrace."""
         watch = next((w for w in self._watches if w.kind == kind and w.range.start == addr), None)
         if watch is None:
             raise ObserverError(f"a watchpoint at {addr:#x} that the grader never set")
         self._watches.remove(watch)
-        self.gdb.remove_watchpoint(watch.kind, watch.range.start, watch.range.size)
         chain = self._backtrace(regs)
-        if watch.range == self.kernel.symbol_table and _panic_path(chain):
-            return
-        self.flags.append(f"{watch.flag} ({self._culprit(chain)})")
+        if not (watch.range == self.kernel.symbol_table and _panic_path(chain)):
+            self.flags.append(f"{watch.flag} ({self._culprit(chain)})")
+        return [watchpoint_packet(watch.kind, watch.range.start, watch.range.size, insert=False)]
 
     def _backtrace(self, regs: dict[str, int]) -> list[tuple[int, Function | None]]:
         """The EIP and the calls on the frame chain (within the kernel
@@ -280,11 +283,11 @@ class Observer:
 
     # ---- Entries and the pass ------------------------------------------------
 
-    def _on_entry(self, regs: dict[str, int]) -> None:
+    def _on_entry(self, regs: dict[str, int], returns_to: int) -> None:
         eip, esp = regs["eip"], regs["esp"]
         self._entries[eip] = (esp, len(self._entries))
         if eip == self.kernel.tests.get(self.test):
-            self._test_started_by = self.gdb.read_words(esp, 1)[0]
+            self._test_started_by = returns_to
             self._test_cr3 = regs["cr3"]
 
     def _on_pass(self, regs: dict[str, int]) -> None:

@@ -262,7 +262,7 @@ class _Boot:
             if left <= 0:
                 self.killed_for = Outcome.TIMEOUT
                 return
-            if gdb and gdb.running and gdb.has_reply() and self._on_gdb(sel):
+            if gdb and gdb.running and gdb.has_reply() and self._on_gdb(sel, buffered=True):
                 return
             for key, _ in sel.select(min(left, 0.5)):
                 if trace and key.fd == trace.fd:
@@ -283,12 +283,13 @@ class _Boot:
                     return
                 self._scan(chunk, proc)
 
-    def _on_gdb(self, sel: selectors.BaseSelector) -> bool:
-        """The gdbstub spoke: a stop to handle, or QEMU exiting. True when
-        the boot is over now."""
+    def _on_gdb(self, sel: selectors.BaseSelector, buffered: bool = False) -> bool:
+        """The gdbstub spoke (or a stop came `buffered` with earlier
+        replies): a stop to handle, or QEMU exiting. True when the boot is
+        over now."""
         assert self.observer
         try:
-            return self.observer.on_stop()
+            return (buffered or self.observer.gdb.take_input()) and self.observer.on_stop()
         except GdbError:  # the socket closed while the guest ran: QEMU is exiting
             sel.unregister(self.observer.gdb)
         except ObserverError as e:
