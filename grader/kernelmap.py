@@ -74,7 +74,7 @@ class KernelMap:
     gap_calls: tuple[tuple[int, int], ...]  # (call, return address) of each call from trusted into gap code
     image: Range  # _kernel_start.._kernel_end: must translate to itself
     trusted: tuple[Range, ...]  # compared with the ELF at each pass
-    trusted_span: Range  # from the first trusted byte to the last
+    trusted_spans: tuple[Range, ...]  # the trusted ranges, joined across small holes: one read each
     read_only: tuple[Range, ...]  # .text, .rodata, .ksyms (gap parts too): nobody writes them
     trusted_code: Range
     symbol_table: Range  # .ksyms
@@ -162,7 +162,7 @@ def _build(elf: Elf) -> KernelMap:
         arm_point=elf.symbol(ARM_POINT).value, pass_sites=pass_sites, references=references,
         gap_calls=tuple(sorted(gap_calls)),
         image=Range(elf.symbol("_kernel_start").value, elf.symbol("_kernel_end").value),
-        trusted=trusted, trusted_span=Range(trusted[0].start, trusted[-1].end),
+        trusted=trusted, trusted_spans=_joined(trusted, hole=4096),
         read_only=read_only, trusted_code=Range(text.start, gap_text.start), symbol_table=read_only[2],
         settled={what: _object(elf, file, name) for file, name, what in SETTLED_TABLES},
         stack=Range(elf.symbol("kernel_stack_bottom").value, elf.symbol("kernel_stack_top").value))
@@ -227,6 +227,17 @@ def _minus(r: Range, holes: tuple[Range, ...]) -> list[Range]:
         pieces = [p for q in pieces for p in (Range(q.start, min(q.end, hole.start)), Range(max(q.start, hole.end),
                                                                                                q.end)) if p.size > 0]
     return pieces
+
+
+def _joined(ranges: tuple[Range, ...], hole: int) -> tuple[Range, ...]:
+    """`ranges` (sorted), those closer than `hole` bytes made one."""
+    out = [ranges[0]]
+    for r in ranges[1:]:
+        if r.start - out[-1].end < hole:
+            out[-1] = Range(out[-1].start, r.end)
+        else:
+            out.append(r)
+    return tuple(out)
 
 
 def _object(elf: Elf, file: str, name: str) -> Range:
