@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 
-from .observer import Halted, Inspector
+from .guest import Halted, Inspector
 
 PRESENT, WRITE, USER, PAGE_SIZE_4M = 0x1, 0x2, 0x4, 0x80
 PAGE = 4096

@@ -35,114 +35,25 @@ configuration device (fw_cfg) after that point, read from a pipe.
 """
 from __future__ import annotations
 
-import os
-import select
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 from .callwatch import CallCounts
+from .fwcfg import FwCfgTrace
 from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub, breakpoint_packet, expect_ok, watchpoint_packet
+from .guest import Halted, Inspector, Memory
 from .kernelmap import ARM_POINT, IDT, SYMBOL_TABLE_READER, Function, KernelMap, Range
-from .qmp import Qmp, QmpError
+from .qmp import QmpError
 
 PAGE = 4096
 CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
 PDE_PS = 0x80
-_SMALL_READ = 8192  # bytes: below this the gdbstub reads faster than a QMP pmemsave
 _MAX_FRAMES = 32
 _STACK_WINDOW = 2032  # bytes of stack read at once: one gdbstub packet
-FW_CFG_EVENT = "fw_cfg_select"  # QEMU trace event: the guest chose an item of the fw_cfg device
 
 
 class ObserverError(Exception):
     """The gdbstub or QMP failed while the guest was stopped."""
-
-
-class FwCfgTrace:
-    """QEMU's trace of fw_cfg item selections, read from a pipe (QEMU -D):
-    counts the selections made once armed (the boot loader's come before)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.armed = False
-        self.count = 0
-        self._tail = b""
-
-    def feed(self) -> bool:
-        """Reads what QEMU wrote; False at the end of the pipe."""
-        try:
-            chunk = os.read(self.fd, 1 << 16)
-        except BlockingIOError:
-            return True
-        text = self._tail + chunk
-        cut = text.rfind(b"\n") + 1  # whole lines only; the rest waits for its end
-        if self.armed:
-            self.count += text[:cut].count(FW_CFG_EVENT.encode())
-        self._tail = text[cut:]
-        return bool(chunk)
-
-    def arm(self) -> None:
-        while self.feed() and self._readable():
-            pass
-        self.armed = True
-
-    def _readable(self) -> bool:
-        return bool(select.select([self.fd], [], [], 0)[0])
-
-
-class Memory:
-    """Guest physical memory while the guest is stopped: small reads
-    through the gdbstub, large ones with one QMP pmemsave (about ten times
-    faster per byte; tools/bench.py measures both)."""
-
-    def __init__(self, gdb: GdbStub, qmp_path: Path | None) -> None:
-        self._gdb = gdb
-        self._qmp_path = qmp_path
-        self._qmp: Qmp | None = None
-
-    def connect(self) -> None:
-        """Opens the QMP connection ahead of time (while the guest runs)."""
-        if self._qmp is None and self._qmp_path is not None:
-            self._qmp = Qmp(self._qmp_path)
-
-    def read(self, addr: int, size: int, through: str = "") -> bytes:
-        """`size` bytes at physical `addr`; `through` "gdb" or "qmp" forces
-        the way (tools/bench.py compares them)."""
-        if through == "gdb" or not through and (size <= _SMALL_READ or self._qmp_path is None):
-            return self._gdb.read(addr, size, physical=True)
-        self.connect()
-        assert self._qmp and self._qmp_path
-        dump = self._qmp_path.with_name("pmem")
-        self._qmp.execute("pmemsave", val=addr, size=size, filename=str(dump))
-        data = dump.read_bytes()
-        if len(data) != size:
-            raise QmpError(f"pmemsave at {addr:#x}: {len(data)} of {size} bytes")
-        return data
-
-    def words(self, addr: int, count: int) -> list[int]:
-        data = self.read(addr, 4 * count)
-        return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
-
-    def close(self) -> None:
-        if self._qmp:
-            self._qmp.close()
-
-
-@dataclass(frozen=True)
-class Halted:
-    """What an inspector sees: the guest stopped at the pass point."""
-
-    registers: dict[str, int]
-    test_cr3: int  # CR3 when the test's function started
-    memory: Memory
-    kernel: KernelMap
-
-
-# Checks run from outside on the guest stopped at the pass point; they
-# return the problems found (none: the state is right).
-Inspector = Callable[[Halted], list[str]]
 
 
 @dataclass(frozen=True)

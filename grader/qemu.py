@@ -32,7 +32,9 @@ from . import protocol
 from .callwatch import CallCounts
 from .gdbstub import GdbError, GdbStub
 from .kernelmap import KernelMap
-from .observer import FW_CFG_EVENT, FwCfgTrace, Inspector, Memory, Observer, ObserverError
+from .fwcfg import FW_CFG_EVENT, FwCfgTrace
+from .guest import Inspector, Memory
+from .observer import Observer, ObserverError
 from .qmp import QmpError
 
 QEMU = "qemu-system-i386"
@@ -57,9 +59,6 @@ class Outcome(str, Enum):
     TAMPERED = "kernel modified"  # trusted code or read-only data changed, or the image moved
     SHUTDOWN = "shutdown"  # a boot without a test that ended normally
     QEMU_ERROR = "qemu error"
-
-
-__all__ = ["Inspector", "Outcome", "RunRequest", "RunResult", "run"]
 
 
 @functools.cache
