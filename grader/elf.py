@@ -74,9 +74,13 @@ class Elf:
 
     def bytes_at(self, addr: int, size: int) -> bytes:
         """`size` bytes of the loaded image at `addr` (within one section)."""
+        return bytes(self.view(addr, size))
+
+    def view(self, addr: int, size: int) -> memoryview:
+        """bytes_at() without a copy."""
         for s in self.sections:
             if s.addr and s.addr <= addr and addr + size <= s.addr + s.size:
-                return self.data[s.offset + addr - s.addr:s.offset + addr - s.addr + size]
+                return memoryview(self.data)[s.offset + addr - s.addr:s.offset + addr - s.addr + size]
         raise ElfError(f"{addr:#x}+{size:#x} is not inside one section")
 
     def string_at(self, addr: int) -> str:

@@ -302,11 +302,11 @@ class Observer:
             page = self._first_moved_page(regs["cr3"] & ~0xFFF, regs["cr4"] & CR4_PSE != 0)
             if page is not None:
                 return Refusal("tampered", f"page {page:#010x} of the kernel image does not map to itself")
-        spans = {span: self.memory.read(span.start, span.size) for span in k.trusted_spans}
+        spans = {span: memoryview(self.memory.read(span.start, span.size)) for span in k.trusted_spans}
         for r in k.trusted:
             span = next(s for s in spans if r.start in s)
             got = spans[span][r.start - span.start:r.end - span.start]
-            want = k.elf.bytes_at(r.start, r.size)
+            want = k.elf.view(r.start, r.size)
             if got != want:
                 at = r.start + next(i for i in range(r.size) if got[i] != want[i])
                 changed = sum(a != b for a, b in zip(got, want))
