@@ -9,8 +9,9 @@ then states what the serial log must show:
         run = boot("heap_alloc", mem=32, pages=pages)
         run.expect_trace("heap_alloc.trace")
 
-A boot that does not pass (harness verdict, token and proof) raises
-GradeFailure with an explanation; so does a trace that does not match.
+A boot that does not pass (the grader saw the test reach the trusted pass
+point, intact, and QEMU exit with the pass status) raises GradeFailure with
+an explanation; so does a trace that does not match.
 """
 from __future__ import annotations
 
@@ -103,7 +104,8 @@ class Booter:
         if result.outcome in (qemu.Outcome.PANIC, qemu.Outcome.TRIPLE_FAULT):
             crash = triage.triage_crash(result, self.kernel, rerun=self._rerun_with_exception_log)
             detail = crash.text()
-        elif result.outcome in (qemu.Outcome.FAIL, qemu.Outcome.TIMEOUT, qemu.Outcome.FLOOD, qemu.Outcome.FORGED):
+        elif result.outcome in (qemu.Outcome.FAIL, qemu.Outcome.TIMEOUT, qemu.Outcome.FLOOD, qemu.Outcome.FORGED,
+                                qemu.Outcome.TAMPERED):
             # The harness's own FAIL and end lines are already the summary;
             # a memory map is drawn below instead of quoted.
             context = [ln for ln in memmap.without_blocks(result.lines)

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, html_report, report, submission
+from . import build, callwatch, html_report, report, submission
 from .labs import Lab, all_labs
 from .qemu import Outcome, RunRequest, run as run_qemu
 from .results import FAILED, NOT_RUN, TestResult, load_all
@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             kernel, warnings, notes = choose_kernel(args, Path(work))
             if warnings:
                 notes.append("compiler warnings in the gap files (not fatal):\n" + warnings)
+            notes += filter(None, [callwatch.unavailable()])
             done = resume(results_dir, seed, kernel, keep=args.resume)
             if done:
                 notes.append(f"resuming: {len(done)} tests already graded with this kernel and seed")

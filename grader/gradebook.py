@@ -83,6 +83,10 @@ class StudentRecord:
         names = [t.name for t in self.tests if not t.passed]
         return ([self.error.splitlines()[0]] if self.error else []) + names
 
+    def review(self) -> list[str]:
+        """The review flags of its tests (what no correct solution does; never points)."""
+        return [f"{t.name}: {flag}" for t in self.tests for flag in t.flags]
+
     def to_json(self) -> str:
         doc = dataclasses.asdict(self)
         doc["tests"] = [{**dataclasses.asdict(t), "output": t.output or t.summary} for t in self.tests]
@@ -91,7 +95,8 @@ class StudentRecord:
     @staticmethod
     def from_json(text: str) -> StudentRecord:
         doc = json.loads(text)
-        tests = tuple(TestResult(**_known(TestResult, t)) for t in doc["tests"])
+        tests = tuple(TestResult(**{**_known(TestResult, t), "flags": tuple(t.get("flags", ()))})
+                      for t in doc["tests"])
         return StudentRecord(**{**_known(StudentRecord, doc), "tests": tests, "notes": tuple(doc.get("notes", ()))})
 
 
@@ -129,10 +134,11 @@ def write_grades(records: list[StudentRecord], path: Path) -> list[list[str]]:
     """grades.csv: a row per student, a column per lab graded; returns its
     rows."""
     labs = sorted({t.lab for r in records for t in r.tests})
-    rows = [["student", *[f"lab{n}" for n in labs], "total", "max", "failed"]]
+    rows = [["student", *[f"lab{n}" for n in labs], "total", "max", "failed", "review"]]
     for r in sorted(records, key=lambda r: r.student):
         per_lab = [f"{sum(t.score for t in r.tests if t.lab == n):g}" for n in labs]
-        rows.append([r.student, *per_lab, f"{r.score:g}", f"{r.max_score:g}", ";".join(r.failed())])
+        rows.append([r.student, *per_lab, f"{r.score:g}", f"{r.max_score:g}", ";".join(r.failed()),
+                     "; ".join(r.review())])
     text = io.StringIO(newline="")
     csv.writer(text).writerows(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,12 +147,14 @@ def write_grades(records: list[StudentRecord], path: Path) -> list[list[str]]:
 
 
 def summary(rows: list[list[str]]) -> str:
+    """The score columns as a table, then the students flagged for review."""
     header, body = rows[0], rows[1:]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 2)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-2], widths)) for r in rows]
     if body:
-        means = [f"{sum(float(r[i]) for r in body) / len(body):.1f}" for i in range(1, len(header) - 1)]
+        means = [f"{sum(float(r[i]) for r in body) / len(body):.1f}" for i in range(1, len(header) - 2)]
         lines.append("  ".join(c.ljust(w) for c, w in zip(["average", *means], widths)))
+    lines += [f"review {r[0]}: {r[-1]}" for r in body if r[-1]]
     return "\n".join(lines)
 
 

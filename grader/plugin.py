@@ -90,10 +90,11 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
     seconds = time.monotonic() - getattr(item, "grader_start", time.monotonic())
     booter = getattr(item, "grader_booter", None)
     log = str(booter.log_path) if booter and booter.result else ""
+    flags = booter.result.flags if booter and booter.result else ()
     seed = item.config.getoption("--grader-seed")  # the run's seed: with TEST=, it replays this test
     if report.passed:
         return results.TestResult(lab.number, name, info.title, results.PASSED, info.points, info.points, "passed",
-                                  "", seconds, info.visibility, log, seed)
+                                  "", seconds, info.visibility, log, seed, flags=flags)
     exc = call.excinfo.value if call.excinfo else None
     evidence = {}
     if isinstance(exc, bootmod.GradeFailure):
@@ -103,7 +104,7 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
     output = failure_report(lab, info.name, info.points, summary, detail, log, seed)
     outcome = booter.result.outcome.value if booter and booter.result else ""
     return results.TestResult(lab.number, name, info.title, results.FAILED, 0, info.points, summary, output,
-                              seconds, info.visibility, log, seed, outcome, **evidence)
+                              seconds, info.visibility, log, seed, outcome, flags=flags, **evidence)
 
 
 def failure_report(lab: Lab, name: str, points: float, summary: str, detail: str, log: str, seed: int) -> str:

@@ -4,11 +4,17 @@ One boot = one `RunRequest` in, one `RunResult` out. The runner reads the
 serial port through a pipe into the test's log (capped), kills QEMU at the
 wall-clock timeout, and classifies the end: a harness verdict (pass, fail,
 panic, not implemented), a triple fault, a timeout, an output flood, a
-forged finish, or an error of QEMU itself. A pass needs the pass exit code,
-the test's end marker and the proof derived from this run's token.
+forged finish, a modified kernel, or an error of QEMU itself.
+
+A test boot runs under the grader's eyes (grader/observer.py): QEMU starts
+paused with a gdbstub on a private socket, and a pass counts only when the
+grader itself stopped the guest at the trusted pass point and found it
+genuine, then saw QEMU exit with the pass status. A QEMU that dies at any
+moment is a verdict, never a grader error.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -20,10 +26,16 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from . import protocol
-from .qmp import Qmp, QmpError
+from .callwatch import CallCounts
+from .gdbstub import GdbError, GdbStub
+from .kernelmap import KernelMap
+from .fwcfg import FW_CFG_EVENT, FwCfgTrace
+from .guest import Inspector, Memory
+from .observer import Observer, ObserverError
+from .qmp import QmpError
 
 QEMU = "qemu-system-i386"
 # Serial output beyond this is a flood. The UART moves about 70 KB/s under
@@ -46,14 +58,11 @@ class Outcome(str, Enum):
     TRIPLE_FAULT = "triple fault"
     TIMEOUT = "timeout"
     FLOOD = "output flood"
-    FORGED = "forged finish"
+    FORGED = "forged finish"  # the pass status or end marker without the grader seeing the pass
+    TAMPERED = "kernel modified"  # trusted code or read-only data changed, or the image moved
     SHUTDOWN = "shutdown"  # a boot without a test that ended normally
     QEMU_ERROR = "qemu error"
     INTERRUPTED = "interrupted"  # QEMU killed from outside (Ctrl-C, SIGTERM, the OOM killer): no verdict
-
-
-# Checks run from outside on a halted guest; they return problems found.
-Inspector = Callable[[Qmp], list[str]]
 
 
 @functools.cache
@@ -78,27 +87,27 @@ class RunRequest:
     timeout: float = 10.0
     log_path: Path | None = None
     output_cap: int = DEFAULT_OUTPUT_CAP
-    inspect: Inspector | None = None  # halt after the end marker and run this
+    inspect: Inspector | None = None  # run on the guest stopped at the pass point
     exception_log: Path | None = None  # collect QEMU's `-d int,cpu_reset` log here
     icount: bool = False  # deterministic instruction counting
     # Serial input: when a line matching the pattern appears, send the bytes.
     script: tuple[tuple[str, bytes], ...] = ()
-    token: str = field(default_factory=protocol.new_token)
     # Boot this GRUB ISO instead of `kernel` with -kernel: its grub.cfg holds
     # the command line (cmdline() says what it must be).
     iso: Path | None = None
 
     def cmdline(self) -> str:
-        """The multiboot command line this boot gets (token included)."""
-        args = dict(self.params)
-        if self.test:
-            args = {"test": self.test, **args, "token": self.token}
-        if self.inspect:
-            args["halt"] = "1"
+        """The multiboot command line this boot gets: nothing secret (the
+        guest can read it back from QEMU's fw_cfg device)."""
+        args = {"test": self.test, **self.params} if self.test else dict(self.params)
         return " ".join(f"{k}={v}" for k, v in args.items())
 
-    def argv(self, qmp_socket: Path | None = None) -> list[str]:
-        """The QEMU command line."""
+    def argv(self, qmp_socket: Path | None = None, gdb_socket: Path | None = None,
+             trace_log: Path | None = None, plugin: Sequence[str] = ()) -> list[str]:
+        """The QEMU command line; with `gdb_socket`, paused at the first
+        instruction with the grader's gdbstub there; with `trace_log`, the
+        fw_cfg items the guest selects traced into it; `plugin`: the
+        arguments that load a TCG plugin."""
         boot = ["-cdrom", str(self.iso)] if self.iso else [*fast_firmware(), "-kernel", str(self.kernel),
                                                             "-append", self.cmdline()]
         # -nodefaults and a small translation cache: about 20% less CPU per
@@ -110,9 +119,13 @@ class RunRequest:
             argv += ["-icount", "shift=0,align=off,sleep=off"]
         if qmp_socket:
             argv += ["-qmp", f"unix:{qmp_socket},server=on,wait=off"]
+        if gdb_socket:
+            argv += ["-S", "-gdb", f"unix:{gdb_socket},server=on,wait=off"]
         if self.exception_log:
             argv += ["-d", "int,cpu_reset", "-D", str(self.exception_log)]
-        return argv
+        elif trace_log:
+            argv += ["-trace", FW_CFG_EVENT, "-D", str(trace_log)]
+        return argv + list(plugin)
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,7 @@ class RunResult:
     exit_code: int | None
     elapsed: float
     stderr: str = ""
+    flags: tuple[str, ...] = ()  # for the instructor's review (never points)
 
     @property
     def passed(self) -> bool:
@@ -141,7 +155,8 @@ def decode_lines(data: bytes) -> list[str]:
 
 
 class _Boot:
-    """One running QEMU: reads its serial port until it ends or must be ended."""
+    """One running QEMU: reads its serial port and the grader's gdbstub
+    until it ends or must be ended."""
 
     def __init__(self, request: RunRequest) -> None:
         self.request = request
@@ -149,24 +164,36 @@ class _Boot:
         self.partial = b""
         self.partial_fired = False  # the unfinished last line already answered the script
         self.script = list(request.script)
-        self.inspection: list[str] | None = None
-        self.marker_problem: str | None = None
+        self.observer: Observer | None = None
+        self.lost: str | None = None  # why the grader lost its gdbstub while QEMU still ran
         self.killed_for: Outcome | None = None
         self.last_output = time.monotonic()
 
     def run(self) -> RunResult:
         req = self.request
+        kernel = KernelMap.load(req.kernel) if req.test else None
         with tempfile.TemporaryDirectory(prefix="kq") as tmp:
-            qmp_path = Path(tmp) / "qmp" if req.inspect else None
+            paths = {name: Path(tmp) / name for name in ("gdb", "qmp", "trace")} if kernel else {}
+            trace = None
+            if kernel and not req.exception_log:  # (that log takes QEMU's -D)
+                os.mkfifo(paths["trace"])
+                trace = FwCfgTrace(os.open(paths["trace"], os.O_RDONLY | os.O_NONBLOCK))
+            # Calls are counted (a TCG plugin slows all of QEMU's translation) only where gap code
+            # can run inside a function that passes the test.
+            counted = kernel and req.test in kernel.tests and kernel.pass_calls_gap_code(req.test)
+            calls = CallCounts.create(Path(tmp), kernel.gap_calls) if counted else None
             start = time.monotonic()
             try:
-                proc = subprocess.Popen(req.argv(qmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
+                proc = subprocess.Popen(req.argv(paths.get("qmp"), paths.get("gdb"), trace and paths["trace"],
+                                                 calls.argv if calls else ()),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        bufsize=0)
             except FileNotFoundError:
                 return self._result(Outcome.QEMU_ERROR, f"{QEMU} not found: run 'make deps'", None, 0.0, "")
             try:
-                self._pump(proc, start, qmp_path)
-                if self.killed_for is None:
+                if not kernel or self._observe(proc, kernel, paths, trace, calls, start):
+                    self._pump(proc, start, trace)
+                if self._ends_by_itself():
                     proc.wait(timeout=5)  # the serial port closed: QEMU is exiting
             except subprocess.TimeoutExpired:
                 pass
@@ -177,7 +204,15 @@ class _Boot:
                 stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
                 for stream in (proc.stdin, proc.stdout, proc.stderr):
                     if stream:
-                        stream.close()
+                        with contextlib.suppress(OSError):  # a pipe QEMU closed first
+                            stream.close()
+                if trace:
+                    while trace.feed():
+                        pass
+                    os.close(trace.fd)
+                if self.observer:
+                    self.observer.gdb.close()
+                    self.observer.finish()
             elapsed = time.monotonic() - start
         if req.log_path:
             req.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,34 +220,89 @@ class _Boot:
         outcome, message = self._classify(proc.returncode, stderr)
         return self._result(outcome, message, proc.returncode, elapsed, stderr)
 
-    def _pump(self, proc: subprocess.Popen, start: float, qmp_path: Path | None) -> None:
+    def _ends_by_itself(self) -> bool:
+        """False when the runner must end QEMU (timeout, flood, a refused
+        pass or a lost gdbstub: QEMU may be stopped at a breakpoint)."""
+        refused = self.observer is not None and self.observer.refusal is not None
+        return self.killed_for is None and self.lost is None and not refused
+
+    def _observe(self, proc: subprocess.Popen, kernel: KernelMap, paths: dict[str, Path], trace: FwCfgTrace | None,
+                 calls: CallCounts | None, start: float) -> bool:
+        """Connects to the paused QEMU's gdbstub and starts watching; False
+        when QEMU is gone before that (its exit status tells why)."""
+        deadline = start + self.request.timeout
+        while not paths["gdb"].exists():
+            if proc.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                self.killed_for = Outcome.TIMEOUT
+                return False
+            time.sleep(0.0005)
+        try:
+            gdb = GdbStub(paths["gdb"], connect_until=deadline)
+            self.observer = Observer(gdb, kernel, self.request.test or "", Memory(gdb, paths["qmp"]),
+                                     self.request.inspect, trace, calls)
+            self.observer.start()
+        except (GdbError, QmpError, OSError) as e:
+            self.lost = f"could not start watching the guest: {e}"
+            return False
+        return True
+
+    def _pump(self, proc: subprocess.Popen, start: float, trace: FwCfgTrace | None) -> None:
         assert proc.stdout
         fd = proc.stdout.fileno()
         os.set_blocking(fd, False)
         sel = selectors.DefaultSelector()
         sel.register(fd, selectors.EVENT_READ)
+        if self.observer:
+            sel.register(self.observer.gdb, selectors.EVENT_READ)
+        if trace:
+            sel.register(trace.fd, selectors.EVENT_READ)
         deadline = start + self.request.timeout
+        gdb = self.observer.gdb if self.observer else None
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.killed_for = Outcome.TIMEOUT
                 return
-            if not sel.select(min(left, 0.5)):
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return  # QEMU exited
-            self.data += chunk
-            self.last_output = time.monotonic()
-            if len(self.data) > self.request.output_cap:
-                self.killed_for = Outcome.FLOOD
+            if gdb and gdb.running and gdb.has_reply() and self._on_gdb(sel, buffered=True):
                 return
-            if self._scan(chunk, proc, qmp_path):
-                return
+            for key, _ in sel.select(min(left, 0.5)):
+                if trace and key.fd == trace.fd:
+                    if not trace.feed():
+                        sel.unregister(trace.fd)
+                    continue
+                if key.fd != fd:
+                    if self._on_gdb(sel):
+                        return
+                    continue
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return  # QEMU exited
+                self.data += chunk
+                self.last_output = time.monotonic()
+                if len(self.data) > self.request.output_cap:
+                    self.killed_for = Outcome.FLOOD
+                    return
+                self._scan(chunk, proc)
 
-    def _scan(self, chunk: bytes, proc: subprocess.Popen, qmp_path: Path | None) -> bool:
-        """Looks at newly completed lines (and the partial last one, where a
-        prompt waits); True when the boot is over."""
+    def _on_gdb(self, sel: selectors.BaseSelector, buffered: bool = False) -> bool:
+        """The gdbstub spoke (or a stop came `buffered` with earlier
+        replies): a stop to handle, or QEMU exiting. True when the boot is
+        over now."""
+        assert self.observer
+        try:
+            return (buffered or self.observer.gdb.take_input()) and self.observer.on_stop()
+        except GdbError:  # the socket closed while the guest ran: QEMU is exiting
+            sel.unregister(self.observer.gdb)
+        except ObserverError as e:
+            self.lost = f"lost the gdbstub while the guest was stopped: {e}"
+            return True
+        return False
+
+    def _scan(self, chunk: bytes, proc: subprocess.Popen) -> None:
+        """Feeds the script from newly completed lines (and the partial last
+        one, where a prompt waits)."""
         text = self.partial + chunk
         *complete, self.partial = text.split(b"\n")
         for raw in complete:
@@ -220,45 +310,36 @@ class _Boot:
             if not self.partial_fired:  # a line answers the script once
                 self._feed_script(line, proc)
             self.partial_fired = False
-            marker = self.request.test and protocol.parse_end_marker(line, 0, self.request.test)
-            if marker and marker.proves_pass(self.request.token):
-                return self._inspect(proc, qmp_path)
         if self.partial.strip() and not self.partial_fired:
             self.partial_fired = self._feed_script(decode_lines(self.partial)[0], proc)
-        return False
 
     def _feed_script(self, line: str, proc: subprocess.Popen) -> bool:
-        """Sends the script's next input if `line` is what it waits for."""
+        """Sends the script's next input if `line` is what it waits for (to
+        a QEMU that may have exited meanwhile: then nothing is sent)."""
         if not self.script or not re.search(self.script[0][0], line):
             return False
         _, data = self.script.pop(0)
         assert proc.stdin
-        try:
+        with contextlib.suppress(OSError):  # BrokenPipeError: QEMU exited
             proc.stdin.write(data)
-            proc.stdin.flush()
-        except BrokenPipeError:
-            pass
-        return True
-
-    def _inspect(self, proc: subprocess.Popen, qmp_path: Path | None) -> bool:
-        """At the harness's pass marker, in halt mode: check the halted guest
-        from outside, then quit QEMU. True when the boot is over."""
-        if not self.request.inspect or qmp_path is None:
-            return False
-        try:
-            with Qmp(qmp_path) as qmp:
-                qmp.execute("stop")
-                self.inspection = self.request.inspect(qmp)
-                qmp.execute("quit")
-        except (QmpError, OSError) as e:
-            self.inspection = [f"could not inspect the halted guest through QMP: {e}"]
-            proc.kill()
         return True
 
     def _classify(self, code: int | None, stderr: str) -> tuple[Outcome, str]:
         lines = decode_lines(bytes(self.data))
         last = next((line for line in reversed(lines) if line.strip()), "(no output)")
         idle = time.monotonic() - self.last_output
+        observer = self.observer
+        refusal = observer.refusal if observer else None
+        if refusal:
+            if refusal.kind == "inspection":
+                return Outcome.FAIL, "checked from outside the guest: " + refusal.message
+            return (Outcome.TAMPERED if refusal.kind == "tampered" else Outcome.FORGED), refusal.message
+        passed = bool(observer and observer.passed)
+        forged = _unseen_pass_marker(lines, self.request, passed)
+        if forged:
+            return Outcome.FORGED, forged
+        if self.lost and (code is None or code < 0):  # QEMU did not end by itself
+            return Outcome.QEMU_ERROR, self.lost
         if self.killed_for is Outcome.TIMEOUT and len(self.data) > _FLOOD_AT_TIMEOUT and idle < 0.5:
             return Outcome.FLOOD, (f"still printing when the {self.request.timeout:.1f} s timeout hit "
                                    f"({len(self.data) >> 10} KiB; a print in a loop?). Last line: {last[:120]}")
@@ -268,27 +349,31 @@ class _Boot:
         if self.killed_for is Outcome.FLOOD:
             return Outcome.FLOOD, (f"serial output passed {self.request.output_cap >> 10} KiB: stopped "
                                    f"(a print in a loop?). Last line: {last[:120]}")
-        if self.inspection is not None:
-            if self.inspection:
-                return Outcome.FAIL, "checked from outside the guest: " + "; ".join(self.inspection)
-            return Outcome.PASS, "passed (and checked from outside the guest)"
-        return classify_exit(code, lines, self.request, stderr)
+        return classify_exit(code, lines, self.request, stderr, passed)
 
     def _result(self, outcome: Outcome, message: str, code: int | None, elapsed: float, stderr: str) -> RunResult:
         return RunResult(self.request, outcome, message, tuple(decode_lines(bytes(self.data))), code, elapsed,
-                         stderr)
+                         stderr, tuple(self.observer.flags) if self.observer else ())
 
 
-def classify_exit(code: int | None, lines: Sequence[str], req: RunRequest, stderr: str) -> tuple[Outcome, str]:
-    """Outcome of a boot that ended by itself, from its exit status and log."""
+def classify_exit(code: int | None, lines: Sequence[str], req: RunRequest, stderr: str,
+                  passed: bool = False) -> tuple[Outcome, str]:
+    """Outcome of a boot that ended by itself, from its exit status, its log
+    and whether the grader saw the test pass (`passed`)."""
     killed = _KILLED.search(stderr)
     if (code is not None and code < 0) or killed:
         signal = killed["signal"] if killed else -code
         return Outcome.INTERRUPTED, f"QEMU was killed from outside (signal {signal}): no verdict; grade again"
+    forged = _unseen_pass_marker(lines, req, passed)
+    if forged:
+        return Outcome.FORGED, forged
     if code == protocol.EXIT_PASS:
-        return _classify_pass(list(lines), req)
+        if passed:
+            return Outcome.PASS, "passed (and checked from outside the guest)" if req.inspect else "passed"
+        return Outcome.FORGED, ("QEMU got the pass exit status, but the grader never saw the test reach "
+                                "harness_pass" if req.test else "pass exit status without a test")
     if code == protocol.EXIT_FAIL:
-        return Outcome.FAIL, _first_match(lines, protocol.FAIL_LINE, "message") or "a harness check failed"
+        return Outcome.FAIL, protocol.fail_message(list(lines), req.test) or "a harness check failed"
     if code == protocol.EXIT_PANIC:
         return Outcome.PANIC, _first_match(lines, protocol.PANIC_LINE, "message") or "the kernel stopped"
     if code == protocol.EXIT_NOT_IMPLEMENTED:
@@ -305,16 +390,16 @@ def classify_exit(code: int | None, lines: Sequence[str], req: RunRequest, stder
     return Outcome.QEMU_ERROR, f"QEMU exited with status {code}: {detail}"
 
 
-def _classify_pass(lines: list[str], req: RunRequest) -> tuple[Outcome, str]:
-    if not req.test:
-        return Outcome.FORGED, "pass exit code without a test"
-    markers = protocol.end_markers(lines, req.test)
-    if any(m.proves_pass(req.token) for m in markers):
-        return Outcome.PASS, "passed"
-    if not markers:
-        return Outcome.FORGED, "QEMU got the pass exit code, but the harness never printed its end marker"
-    return Outcome.FORGED, (f"the end marker at log line {markers[0].line + 1} does not carry this run's proof: "
-                            "it was not printed by the harness")
+def _unseen_pass_marker(lines: Sequence[str], req: RunRequest, passed: bool) -> str | None:
+    """Why the log's pass marker is forged: printed although the grader
+    never saw the test pass (None when there is none, or the pass was seen)."""
+    if passed or not req.test:
+        return None
+    marker = next((m for m in protocol.end_markers(list(lines), req.test) if m.passed), None)
+    if marker is None:
+        return None
+    return (f"log line {marker.line + 1} says the test passed, but the grader never saw it reach harness_pass: "
+            "the harness did not print it")
 
 
 def _first_match(lines: Sequence[str], pattern: re.Pattern[str], group: str) -> str | None:

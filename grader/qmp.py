@@ -11,6 +11,8 @@ import socket
 import time
 from pathlib import Path
 
+from . import unixsock
+
 
 class QmpError(Exception):
     """QEMU's monitor refused a command or went away."""
@@ -79,14 +81,7 @@ class Qmp:
 
 def _connect(path: Path, timeout: float) -> socket.socket:
     """Connects, waiting for QEMU to create the socket."""
-    deadline = time.monotonic() + timeout
-    while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(str(path))
-            return sock
-        except (FileNotFoundError, ConnectionRefusedError):
-            sock.close()
-            if time.monotonic() > deadline:
-                raise QmpError(f"no QMP socket at {path} after {timeout:.0f} s")
-            time.sleep(0.005)
+    sock = unixsock.connect(path, time.monotonic() + timeout)
+    if sock is None:
+        raise QmpError(f"no QMP socket at {path} after {timeout:.0f} s")
+    return sock

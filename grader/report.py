@@ -2,7 +2,9 @@
 
 scoreboard() is what a student sees in the terminal (html_report.py: the
 page); write_json(), write_junit() and write_gradescope() write
-machine-readable files, each in one write.
+machine-readable files, each in one write. Every format carries the review
+flags (what no correct solution does, for the instructor): they never
+change points.
 """
 from __future__ import annotations
 
@@ -38,6 +40,18 @@ class Run:
     def failed(self) -> tuple[TestResult, ...]:
         return tuple(r for r in self.results if not r.passed)
 
+    @property
+    def flagged(self) -> tuple[TestResult, ...]:
+        return tuple(r for r in self.results if r.flags)
+
+
+REVIEW = "review (for the instructor; points unchanged)"
+
+
+def review_lines(r: TestResult) -> list[str]:
+    """The flags of one test, one line each."""
+    return [f"{REVIEW}: {flag}" for flag in r.flags]
+
 
 def scoreboard(run: Run) -> str:
     width = max([len(r.name) for r in run.results] + [4])
@@ -48,8 +62,11 @@ def scoreboard(run: Run) -> str:
         if not r.passed:
             line += f"  {r.summary[:90]}"
         out.append(line)
+        out += [f"{'':<4}  {flag[:150]}" for flag in review_lines(r)]
     out.append(f"total {run.score:g}/{run.max_score:g}   ({len(run.results) - len(run.failed)} of "
                f"{len(run.results)} tests passed, {run.seconds:.1f} s, seed {run.seed}, {run.kernel})")
+    if run.flagged:
+        out.append(f"flagged for review: {len(run.flagged)} tests")
     return "\n".join(out)
 
 
@@ -74,6 +91,7 @@ def from_dict(doc: dict) -> Run:
         record.setdefault("title", t["name"])
         record.setdefault("summary", t["output"].splitlines()[0] if t["output"] else t["status"])
         record.setdefault("seconds", 0.0)
+        record["flags"] = tuple(record.get("flags", ()))
         if t["status"] == PASSED:
             record["output"] = ""
         results.append(TestResult(**record))
@@ -104,8 +122,9 @@ def write_gradescope(run: Run, path: Path) -> None:
         "stdout_visibility": "hidden",
         "tests": [{"name": f"Lab {r.lab}: {r.title} ({r.name})", "number": f"{r.lab}.{i}", "score": r.score,
                    "max_score": r.max_score, "status": "passed" if r.passed else "failed",
-                   "output": r.summary if r.passed else html_report.test_details(r),
-                   "output_format": "text" if r.passed else "html", "visibility": r.visibility}
+                   "output": "\n".join([r.summary, *review_lines(r)]) if r.passed else html_report.test_details(r),
+                   "output_format": "text" if r.passed else "html", "visibility": r.visibility,
+                   "extra_data": {"review_flags": list(r.flags)}}
                   for i, r in enumerate(run.results, 1)],
     }
     _write(path, json.dumps(doc, indent=2) + "\n")
@@ -128,8 +147,10 @@ def write_junit(run: Run, path: Path) -> None:
                               time=f"{sum(r.seconds for r in mine):.3f}")
         for r in mine:
             case = ET.SubElement(suite, "testcase", classname=f"lab{lab}", name=r.name, time=f"{r.seconds:.3f}")
-            ET.SubElement(case, "properties").append(
-                ET.Element("property", name="points", value=f"{r.score:g}/{r.max_score:g}"))
+            properties = ET.SubElement(case, "properties")
+            properties.append(ET.Element("property", name="points", value=f"{r.score:g}/{r.max_score:g}"))
+            for flag in r.flags:
+                properties.append(ET.Element("property", name="review", value=_xml_text(flag)))
             if not r.passed:
                 failure = ET.SubElement(case, "failure", message=_xml_text(r.summary))
                 failure.text = _xml_text(r.output)

@@ -34,6 +34,7 @@ class TestResult:
     trace: dict | None = None  # evidence.TraceDiff: the trace failure, expected lines against the log
     triage: dict | None = None  # evidence.Triage: what crashed, where, and why that usually happens
     memory_maps: list[dict] | None = None  # evidence.MemoryMap pictures (physical, virtual) of the failure
+    flags: tuple[str, ...] = ()  # for the instructor's review: what no correct solution does (never points)
 
     @property
     def passed(self) -> bool:
@@ -44,7 +45,8 @@ class TestResult:
 
     @staticmethod
     def from_json(text: str) -> TestResult:
-        return TestResult(**json.loads(text))
+        fields = json.loads(text)
+        return TestResult(**{**fields, "flags": tuple(fields.get("flags", ()))})
 
 
 def save(result: TestResult, folder: Path) -> Path:

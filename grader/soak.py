@@ -1,6 +1,7 @@
 """python3 -m grader soak [--runs N] [--jobs N] (make soak): grades the
-reference again and again with fresh seeds. Any failure is a flaky test or a
-bug; it is reported with the seed that replays it."""
+reference again and again with fresh seeds. Any failure, or any review flag
+on the reference, is a flaky test or a bug; it is reported with the seed
+that replays it."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ def main(argv: list[str]) -> int:
                                                                                  "max_score": 0}
         failed = [f"lab {t['lab']} {t['name']}: {t['output'].splitlines()[0]}" for t in doc["tests"]
                   if t["status"] != "passed"] or ([] if doc["tests"] else ["no report"])
+        failed += [f"lab {t['lab']} {t['name']}: flagged: {flag}" for t in doc["tests"] for flag in t.get("flags", ())]
         print(f"run {i}/{args.runs} seed {seed}: {doc['score']:g}/{doc['max_score']:g}"
               f"{'  FAILED' if failed else ''}  ({time.monotonic() - start:.0f} s)", flush=True)
         if failed:

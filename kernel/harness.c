@@ -8,8 +8,7 @@
 #include "x86.h"
 
 #define MAX_PARAMS 24
-#define TOKEN_MAX 64
-#define GLOBAL_PARAMS "test seed token halt"
+#define GLOBAL_PARAMS "test seed"
 
 struct param {
     char *key;
@@ -18,11 +17,15 @@ struct param {
 
 extern const struct harness_test __harness_tests_start[], __harness_tests_end[];
 
-static char cmdline[BOOTINFO_CMDLINE_MAX]; // split in place into params
-static struct param params[MAX_PARAMS];
-static int param_count;
-static const struct harness_test *selected;
-static uint64_t proof;    // what harness_pass prints; derived from the token
+// What harness_init sets up, once, before any lab code runs; nothing writes
+// it afterwards (the grader watches it and flags writes for review).
+static struct {
+    char cmdline[BOOTINFO_CMDLINE_MAX]; // split in place into params
+    struct param params[MAX_PARAMS];
+    int param_count;
+    const struct harness_test *selected;
+} setup;
+
 static uint32_t rng_state; // xorshift32
 static uint32_t checks;
 
@@ -61,8 +64,8 @@ static bool valid_key(const char *key) {
 // Splits the command line into key=value parameters. The first word is the
 // kernel's file name when it has no '=' (QEMU's -kernel puts it there).
 static void parse_cmdline(void) {
-    bootinfo_take_cmdline(cmdline, sizeof cmdline);
-    char *p = cmdline;
+    bootinfo_take_cmdline(setup.cmdline, sizeof setup.cmdline);
+    char *p = setup.cmdline;
     for (int word = 0; *p; word++) {
         while (*p == ' ')
             p++;
@@ -83,73 +86,55 @@ static void parse_cmdline(void) {
                     start, eq ? "=" : "", eq ? eq + 1 : "");
             continue;
         }
-        if (param_count == MAX_PARAMS) {
+        if (setup.param_count == MAX_PARAMS) {
             kprintf("cmdline: more than %d parameters, '%s' ignored\n", MAX_PARAMS, start);
             continue;
         }
-        params[param_count++] = (struct param){start, eq + 1};
+        setup.params[setup.param_count++] = (struct param){start, eq + 1};
     }
 }
 
 const char *harness_param(const char *name) {
-    for (int i = 0; i < param_count; i++)
-        if (strcmp(params[i].key, name) == 0)
-            return params[i].value;
+    for (int i = 0; i < setup.param_count; i++)
+        if (strcmp(setup.params[i].key, name) == 0)
+            return setup.params[i].value;
     return NULL;
 }
 
-// FNV-1a, 64 bits: the proof is a hash of the token and the test name, so a
-// gap that never saw the token cannot print it.
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 0x100000001B3ull;
-    }
-    return h;
-}
-
-// Computes the proof and wipes the token from the parameter table.
-static void take_token(void) {
-    for (int i = 0; i < param_count; i++) {
-        if (strcmp(params[i].key, "token") != 0)
-            continue;
-        uint64_t h = fnv1a(0xCBF29CE484222325ull, params[i].value);
-        h = fnv1a(h, ":");
-        proof = fnv1a(h, selected ? selected->name : "");
-        memset(params[i].value, 0, strlen(params[i].value));
-    }
-}
-
 static void check_params(void) {
-    for (int i = 0; i < param_count; i++) {
-        if (word_in(params[i].key, GLOBAL_PARAMS) || (selected && word_in(params[i].key, selected->params)))
+    const struct harness_test *t = setup.selected;
+    for (int i = 0; i < setup.param_count; i++) {
+        const char *key = setup.params[i].key;
+        if (word_in(key, GLOBAL_PARAMS) || (t && word_in(key, t->params)))
             continue;
-        if (selected)
-            harness_fail("cmdline: unknown parameter '%s' (test %s takes: %s)", params[i].key, selected->name,
-                         *selected->params ? selected->params : "none");
-        kprintf("cmdline: unknown parameter '%s', ignored\n", params[i].key);
+        if (t)
+            harness_fail("cmdline: unknown parameter '%s' (test %s takes: %s)", key, t->name,
+                         *t->params ? t->params : "none");
+        kprintf("cmdline: unknown parameter '%s', ignored\n", key);
     }
 }
 
 void harness_init(void) {
     parse_cmdline();
     const char *name = harness_param("test");
-    if (name && !(selected = find_test(name))) {
+    if (name && !(setup.selected = find_test(name))) {
         kprintf("harness: no test named '%s'. Tests in this kernel:\n", name);
         harness_list_tests();
         qemu_exit(QEMU_EXIT_FAIL);
     }
-    take_token();
     rng_state = harness_param_u32("seed", 1) | 1;
-    if (selected)
-        kprintf("[harness] begin %s seed=%u\n", selected->name, harness_param_u32("seed", 1));
+    if (setup.selected)
+        kprintf("[harness] begin %s seed=%u\n", setup.selected->name, harness_param_u32("seed", 1));
     check_params();
 }
 
+// kmain calls this first for HARNESS_EARLY, before any lab code has run:
+// the grader arms its watchpoints at that first call.
 void harness_run_stage(enum harness_stage stage) {
-    if (selected && selected->stage == stage) {
-        selected->run();
-        harness_fail("test %s returned without passing or failing", selected->name);
+    const struct harness_test *t = setup.selected;
+    if (t && t->stage == stage) {
+        t->run();
+        harness_fail("test %s returned without passing or failing", t->name);
     }
 }
 
@@ -190,7 +175,7 @@ static void fail_va(const char *fmt, va_list ap) {
     cli();
     kprintf("[harness] FAIL: ");
     kvprintf(fmt, ap);
-    kprintf("\n[harness] end %s FAIL\n", selected ? selected->name : "-");
+    kprintf("\n[harness] end %s FAIL\n", setup.selected ? setup.selected->name : "-");
     qemu_exit(QEMU_EXIT_FAIL);
 }
 
@@ -209,12 +194,11 @@ void harness_check(int ok, const char *fmt, ...) {
     fail_va(fmt, ap);
 }
 
+// The trusted pass point. The grader stops the guest at its first
+// instruction (a gdbstub breakpoint the guest cannot see), checks who called
+// it and that the kernel is intact, then lets it print and exit.
 void harness_pass(void) {
     cli();
-    kprintf("[harness] end %s PASS checks=%u proof=%08x%08x\n", selected->name, checks, (uint32_t)(proof >> 32),
-            (uint32_t)proof);
-    if (harness_param_u32("halt", 0))
-        for (;;)
-            hlt(); // interrupts are off: the grader inspects, then quits QEMU
+    kprintf("[harness] end %s PASS checks=%u\n", setup.selected->name, checks);
     qemu_exit(QEMU_EXIT_PASS);
 }

@@ -33,10 +33,11 @@ struct harness_test {
 // A test run before paging is turned on.
 #define HARNESS_TEST_EARLY(fn, param_names) HARNESS_DEFINE(fn, param_names, HARNESS_EARLY)
 
-// Parses the command line (bootinfo), keeps the run token out of reach of
-// the printed log, and checks that the parameters fit the selected test.
+// Parses the command line (bootinfo) and checks that the parameters fit the
+// selected test.
 void harness_init(void);
 // Runs the selected test if it belongs to `stage`; a test never returns.
+// kmain calls it for HARNESS_EARLY before any lab code runs.
 void harness_run_stage(enum harness_stage stage);
 // Prints the registered tests (for a boot without test=).
 void harness_list_tests(void);
@@ -52,8 +53,11 @@ uint32_t harness_random(void);
 // Fails the test with a message unless `ok`.
 void harness_check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void harness_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-// Ends the test: the end marker with the proof the grader expects, then exit
-// (or halt, with halt=1, so the grader can inspect the machine).
+// Ends the test: the end marker, then exit. A pass counts only when the
+// grader stops the guest here itself (grader/PROTOCOL.md), called from the
+// test's own function or from a function it hands to the kernel (a
+// scheduler hook, say), in the activation the grader saw start: call it
+// from a function that runs once per test, with a plain call.
 void harness_pass(void) __attribute__((noreturn));
 
 #endif

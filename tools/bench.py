@@ -16,6 +16,10 @@ Measures, on the reference solutions:
   build       a submission's build as the grader does it (dependency check,
               assembly, symbol and instruction screens, sandbox) against
               the Makefile's plain build of the same files
+  watching    what the grader's own view costs per test (gdbstub stops, checks
+              at the pass, watchpoints, call counts): each lab test booted
+              plainly and watched, interleaved; and physical memory read
+              through the gdbstub against QMP pmemsave
 Prints a table with each target met or its bound, and writes build/bench.json.
 """
 from __future__ import annotations
@@ -240,6 +244,50 @@ def build_costs(work: Path, runs: int = 7) -> dict[str, float]:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def watching_cost(kernel: Path, runs: int = 5) -> list[dict]:
+    """Per lab test: the wall time of QEMU alone, nothing watching (the same
+    command line, no gdbstub), and of the grader's watched boot, in pairs
+    run back to back: each pair's difference is that boot's cost.
+    (Not the tests that type into the serial port: QEMU alone waits.)"""
+    rows = []
+    for lab in all_labs():
+        for t in lab.tests:
+            request = replay.captured_request(kernel, t.name, seed=1)
+            if request.script:
+                continue
+            pairs, cpu = [], []
+            for _ in range(runs):
+                before = cpu_seconds()
+                plain = timed(request.argv(), ROOT)[0]
+                middle = cpu_seconds()
+                pairs.append((plain, qemu.run(request).elapsed))
+                cpu.append((middle - before, cpu_seconds() - middle))
+            rows.append({"test": t.name, "pairs": pairs, "cpu_pairs": cpu})
+    return rows
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (QEMU)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def read_speeds(kernel: Path) -> dict[str, float]:
+    """Milliseconds per MiB of guest physical memory read at a pass stop,
+    through the gdbstub (`m` packets) and with one QMP pmemsave."""
+    speeds: dict[str, list[float]] = {"gdb": [], "qmp": []}
+
+    def measure(halted) -> list[str]:
+        for way in ("gdb", "qmp", "gdb", "qmp", "gdb", "qmp"):
+            start = time.monotonic()
+            halted.memory.read(0x1000000, 1 << 20, through=way)
+            speeds[way].append((time.monotonic() - start) * 1000)
+        return []
+
+    qemu.run(qemu.RunRequest(kernel, "selftest_pass", {}, mem_mb=64, timeout=30, inspect=measure))
+    return {way: statistics.median(ms) for way, ms in speeds.items()}
+
+
 def guest_costs(kernel: Path) -> dict[str, int]:
     """Instructions, exact: the paths every test runs (unchanged by the memory
     map, which costs nothing until asked), then the map itself."""
@@ -290,6 +338,8 @@ def main() -> int:
         similar_s, tokenize_s, similar_pairs = similarity_check(work)
         guest = guest_costs(kernel)
         builds = build_costs(work)
+        watching = watching_cost(kernel)
+        reads = read_speeds(kernel)
     boots = len(tests)
     ideal = boots * floor / CORES
     overhead = statistics.median(t["wall"] - floor for t in tests)
@@ -303,7 +353,8 @@ def main() -> int:
                "batch_per_minute": per_minute, "guest_instructions": guest,
                "similarity_300_s": similar_s, "similarity_tokenize_s": tokenize_s,
                "similarity_pairs": similar_pairs,
-               "median_overhead_s": overhead, "build_s": builds, "bench_s": time.monotonic() - start}
+               "median_overhead_s": overhead, "build_s": builds, "watching": watching,
+               "read_ms_per_mib": reads, "bench_s": time.monotonic() - start}
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
@@ -325,6 +376,11 @@ def render(r: dict) -> str:
     worst = max(r["tests"], key=lambda t: t["ratio"])
     over = r["median_overhead_s"]
     g = r["guest_instructions"]
+    # The median of all pairs' differences: robust to the machine's other load.
+    watch_cost = statistics.median(watched - plain for w in r["watching"] for plain, watched in w["pairs"])
+    watch_cpu = statistics.median(watched - plain for w in r["watching"] for plain, watched in w["cpu_pairs"])
+    per_test = {w["test"]: statistics.median(b - a for a, b in w["pairs"]) for w in r["watching"]}
+    costliest = max(per_test, key=per_test.get)
     lines += [
         "",
         f"{'target':<58}{'measured':>14}  result",
@@ -356,6 +412,12 @@ def render(r: dict) -> str:
         f"{'  tokenizing alone':<58}{r['similarity_tokenize_s']:>13.2f}s",
         "",
         *render_builds(r["build_s"]),
+        f"{'grader watching a test (watched - plain boot, median) < 10 ms':<58}{watch_cost * 1000:>12.1f}ms  "
+        f"{verdict(watch_cost < 0.010)}",
+        f"{'  most: ' + costliest:<58}{per_test[costliest] * 1000:>12.1f}ms",
+        f"{'  CPU time (QEMU and grader), watched - plain boot':<58}{watch_cpu * 1000:>12.1f}ms",
+        f"{'  reading guest memory at a stop: gdbstub / QMP pmemsave':<58}"
+        f"{r['read_ms_per_mib']['gdb']:>7.1f} / {r['read_ms_per_mib']['qmp']:.1f}  ms per MiB",
         "",
         "guest cost under -icount (instructions, exact and repeatable):",
         *[f"  {k:<30}{v:>12,}" for k, v in g.items()],

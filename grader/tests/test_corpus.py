@@ -1,6 +1,7 @@
 """Bad submissions (corpus.toml): each gets its verdict, with its message,
-in bounded time, and no point it did not earn; none leaves a process
-behind, and no report, log or output holds a byte of a host file."""
+in bounded time, and no point it did not earn; review flags where asked;
+none leaves a process behind, and no report, log or output holds a byte
+of a host file."""
 from __future__ import annotations
 
 import os
@@ -19,7 +20,8 @@ from grader.sandbox import Sandbox
 from .processes import processes_mentioning
 from .submissions import grade, make_submission
 
-CORPUS = tomllib.loads((Path(__file__).parent / "corpus.toml").read_text())
+HERE = Path(__file__).parent
+CORPUS = tomllib.loads((HERE / "corpus.toml").read_text())
 ANCHOR = "    identity_map(pmm_ram_end());"  # where entries insert code (corpus.toml)
 MODES = {"off": {"KESTREL_SANDBOX": "off"}, "on": {}, None: {}}
 
@@ -48,6 +50,20 @@ def host_files(tmp_path: Path) -> HostFiles:
     return HostFiles(folder / "canary.h", folder / "pipe", secret)
 
 
+def attack_helpers() -> dict[str, str]:
+    """The sections of data/attacks.c, by name ("// ---- name" lines)."""
+    parts = re.split(r"^// ---- (\w+)\n", (HERE / "data" / "attacks.c").read_text(), flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def with_helpers(spec: dict) -> dict:
+    """The entry with each @@name@@ of its edits replaced by that helper."""
+    helpers = attack_helpers()
+    paste = lambda text: re.sub(r"@@(\w+)@@", lambda m: helpers[m[1]], text)  # noqa: E731
+    return {**spec, "edit": [{**e, "with": paste(e["with"])} for e in spec.get("edit", [])]} if "edit" in spec \
+        else spec
+
+
 def anchored(text: str) -> str:
     """`text` with {anchor} (or {anchor+N}) replaced by the line of paging.c
     where the anchor is today (plus N): messages name lines without being
@@ -74,8 +90,9 @@ def test_bad_submission_gets_its_verdict(name, tmp_path, host_files, sandbox_her
     spec = host_files.fill(CORPUS[name])
     if spec.get("sandbox") == "on" and not sandbox_here.bwrap:
         pytest.skip(f"needs bubblewrap: {sandbox_here.note}")
-    graded = grade(make_submission(name, spec, tmp_path / "submission"), tmp_path, spec["lab"], spec["tests"],
-                   jobs=2, extra=tuple(spec.get("args", ())), env=MODES[spec.get("sandbox")])
+    submission = make_submission(name, with_helpers(spec), tmp_path / "submission")
+    graded = grade(submission, tmp_path, spec["lab"], spec["tests"], jobs=2, extra=tuple(spec.get("args", ())),
+                   env=MODES[spec.get("sandbox")])
     assert graded.tests, f"no test was graded:\n{graded.stdout}"
     assert graded.seconds < spec["max_seconds"], f"{name} took {graded.seconds:.1f} s"
     for test, result in graded.tests.items():
@@ -85,6 +102,9 @@ def test_bad_submission_gets_its_verdict(name, tmp_path, host_files, sandbox_her
             assert result["score"] == 0, f"{name}: {test} earned points:\n{result['output']}"
         for needle in map(anchored, (spec["message"], spec.get("also", ""))):
             assert needle in result["output"], f"{test}: expected {needle!r} in:\n{result['output']}"
+        if "flag" in spec:
+            assert any(spec["flag"] in f for f in result["flags"]), f"{test}: no flag {spec['flag']!r} in " \
+                                                                   f"{result['flags']}"
         assert all(line.isprintable() for line in result["output"].splitlines()), "reports stay printable"
     assert host_files.secret not in everything_written(graded, tmp_path), "a host file's bytes leaked"
     assert not processes_mentioning(str(tmp_path)), "the grader left processes behind"

@@ -23,7 +23,7 @@ def test_json_has_the_documented_keys(tmp_path):
     doc = json.loads((tmp_path / "r.json").read_text())
     assert (doc["score"], doc["max_score"], doc["seed"]) == (3, 7, 42)
     for test in doc["tests"]:
-        assert {"lab", "name", "status", "score", "max_score", "output"} <= set(test)
+        assert {"lab", "name", "status", "score", "max_score", "output", "flags"} <= set(test)
     assert doc["tests"][1]["status"] == "failed" and "heap_free" in doc["tests"][1]["output"]
 
 
@@ -61,3 +61,26 @@ def test_records_round_trip_and_survive_junk(tmp_path):
     save(record, tmp_path)
     (tmp_path / "lab9-broken.json").write_text("{not json")
     assert load_all(tmp_path) == {(2, "heap_free"): record}
+
+
+def test_review_flags_reach_every_report_and_the_batch_summary(tmp_path):
+    from grader import batch
+
+    flag = "read the kernel's code as data (at memcmp+0x1a, called from init_paging+0x45 in paging.c)"
+    ok, bad = sample_run().results
+    flagged = report.Run((TestResult(**{**ok.__dict__, "flags": (flag,)}), bad), 42, "submission x", 1.5)
+    assert flag in report.scoreboard(flagged) and "flagged for review: 1 tests" in report.scoreboard(flagged)
+    assert flagged.score == 3, "flags change no points"
+    report.write_json(flagged, tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["tests"][0]["flags"] == [flag]
+    report.write_gradescope(flagged, tmp_path / "results.json")
+    test = json.loads((tmp_path / "results.json").read_text())["tests"][0]
+    assert flag in test["output"] and test["extra_data"]["review_flags"] == [flag]
+    report.write_junit(flagged, tmp_path / "junit.xml")
+    reviews = [p.get("value") for p in ET.parse(tmp_path / "junit.xml").iter("property") if p.get("name") == "review"]
+    assert reviews == [flag]
+    (tmp_path / "b" / "students" / "ann").mkdir(parents=True)
+    (tmp_path / "b" / "students" / "ann" / "report.json").write_text((tmp_path / "r.json").read_text())
+    rows = batch.write_grades([batch.Student("ann", tmp_path)], tmp_path / "b")
+    assert rows[0][-1] == "review" and flag in rows[1][-1]
+    assert f"review ann: remap: {flag}" in batch.summary(rows)

@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 
 from grader import protocol, qemu
+from grader.kernelmap import KernelMap
 from grader.qemu import Outcome
 
 
-def test_pass_needs_the_token_proof(boot_reference):
+def test_a_pass_is_seen_by_the_grader_then_printed(boot_reference):
     result = boot_reference("selftest_pass")
     assert result.outcome is Outcome.PASS, result.message
-    markers = protocol.end_markers(list(result.lines), "selftest_pass")
-    assert len(markers) == 1 and markers[0].proves_pass(result.request.token)
-    assert not markers[0].proves_pass(protocol.new_token()), "another run's token proves nothing"
     assert result.exit_code == protocol.EXIT_PASS
+    markers = protocol.end_markers(list(result.lines), "selftest_pass")
+    assert len(markers) == 1 and markers[0].passed, "the harness prints its marker after the grader's stop"
+    assert result.flags == (), "the kit's own code raises no review flag"
 
 
 def test_failed_check_is_a_fail_with_its_message(boot_reference):
@@ -106,48 +107,58 @@ def test_decode_lines_survives_bad_bytes():
 
 def test_grub_iso_boots_the_harness(tmp_path):
     """GRUB (BIOS, from an ISO) boots the kernel and passes the command line;
-    GRUB itself stays off the serial port."""
-    from grader import protocol
+    GRUB itself stays off the serial port, and the grader sees the pass."""
     from .conftest import make
 
-    token = protocol.new_token()
-    request = qemu.RunRequest(tmp_path / "kernel.elf", "selftest_pass", {}, mem_mb=64, timeout=30, token=token,
+    make("SOLUTION=1", f"OUT={tmp_path}", "elf")
+    request = qemu.RunRequest(tmp_path / "kernel.elf", "selftest_pass", {}, mem_mb=64, timeout=30,
                               iso=tmp_path / "kernel.iso")
     make("SOLUTION=1", f"OUT={tmp_path}", f"KERNEL_ARGS={request.cmdline()}", "iso")
     result = qemu.run(request)
     assert result.outcome is Outcome.PASS, result.message
     assert result.lines[0].startswith("[harness] begin selftest_pass"), "nothing before the kernel's own output"
+    assert result.flags == ()
 
 
-def test_token_is_nowhere_in_guest_memory(reference_kernel, tmp_path):
-    """After the harness ran, RAM never holds the token: gap code cannot find
-    it by scanning memory."""
-    dump = tmp_path / "ram.bin"
+def test_command_line_holds_nothing_secret():
+    """The guest can read its command line back (QEMU's fw_cfg device): it
+    holds the test and its parameters, which the log shows anyway."""
+    request = qemu.RunRequest(Path("kernel.elf"), "remap", {"seed": "7", "vaddr": "0xc0001000"})
+    assert request.cmdline() == "test=remap seed=7 vaddr=0xc0001000"
 
-    def save_ram(qmp):
-        qmp.execute("pmemsave", val=0, size=32 << 20, filename=str(dump))
-        return []
 
-    request = qemu.RunRequest(reference_kernel, "selftest_pass", {}, mem_mb=32, timeout=10, inspect=save_ram)
+def test_inspector_runs_on_the_guest_stopped_at_the_pass(reference_kernel):
+    seen = []
+
+    def inspect(halted):
+        seen.append((halted.registers["eip"], halted.memory.read(0x100000, 12)))
+        return ["a problem found from outside"] if len(seen) > 1 else []
+
+    request = qemu.RunRequest(reference_kernel, "selftest_pass", {}, mem_mb=32, timeout=10, inspect=inspect)
     result = qemu.run(request)
-    assert result.outcome is Outcome.PASS, result.message
-    ram = dump.read_bytes()
-    assert len(ram) == 32 << 20
-    assert b"selftest_pass" in ram, "the dump is real memory (the test's name is there)"
-    assert request.token.encode() not in ram
+    assert result.outcome is Outcome.PASS and "checked from outside" in result.message, result.message
+    kernel = KernelMap.load(reference_kernel)
+    assert seen[0] == (kernel.pass_point, kernel.elf.bytes_at(0x100000, 12)), "stopped at harness_pass, memory read"
+    result = qemu.run(request)
+    assert result.outcome is Outcome.FAIL and result.message == "checked from outside the guest: a problem found " \
+        "from outside"
+    assert not protocol.end_markers(list(result.lines), "selftest_pass"), "stopped before the marker was printed"
 
 
-def test_only_the_marker_with_this_runs_proof_counts():
-    from grader import protocol
-
+def test_a_marker_or_exit_status_the_grader_did_not_see_is_forged():
     request = qemu.RunRequest(Path("kernel.elf"), "remap", {})
-    real = f"[harness] end remap PASS checks=3 proof={protocol.proof_for(request.token, 'remap')}"
-    fake = "[harness] end remap PASS checks=3 proof=0123456789abcdef"
-    outcome, _ = qemu.classify_exit(protocol.EXIT_PASS, [fake, real], request, "")
-    assert outcome is Outcome.PASS, "a fake marker printed first does not hide the harness's"
-    outcome, message = qemu.classify_exit(protocol.EXIT_PASS, [fake], request, "")
-    assert outcome is Outcome.FORGED and "line 1" in message
-    outcome, _ = qemu.classify_exit(protocol.EXIT_PASS, ["remap: ok"], request, "")
-    assert outcome is Outcome.FORGED
-    outcome, _ = qemu.classify_exit(protocol.EXIT_FAIL, [real], request, "")
-    assert outcome is Outcome.FAIL, "a valid marker needs the pass exit status too"
+    marker = "[harness] end remap PASS checks=3"
+    outcome, _ = qemu.classify_exit(protocol.EXIT_PASS, ["remap: ok", marker], request, "", passed=True)
+    assert outcome is Outcome.PASS
+    outcome, message = qemu.classify_exit(protocol.EXIT_PASS, ["remap: ok", marker], request, "", passed=False)
+    assert outcome is Outcome.FORGED and "log line 2" in message
+    outcome, message = qemu.classify_exit(protocol.EXIT_PASS, ["remap: ok"], request, "", passed=False)
+    assert outcome is Outcome.FORGED and "never saw" in message
+    outcome, _ = qemu.classify_exit(protocol.EXIT_FAIL, [marker], request, "", passed=False)
+    assert outcome is Outcome.FORGED, "a pass marker is forged whatever the exit status"
+
+
+def test_a_fail_message_is_the_one_before_the_harness_marker():
+    request = qemu.RunRequest(Path("kernel.elf"), "remap", {})
+    lines = ["[harness] FAIL: printed by gap code", "[harness] FAIL: the real reason", "[harness] end remap FAIL"]
+    assert qemu.classify_exit(protocol.EXIT_FAIL, lines, request, "") == (Outcome.FAIL, "the real reason")

@@ -7,7 +7,7 @@ KERNEL_SPACE_GAP = (0xC0000000, 0xD0000000)  # mapped by nobody: free for tests
 
 
 def boot_identity_map(boot, mem):
-    inspect = identity_map_problems(mem, samples=24, seed=boot.seed)
+    inspect = identity_map_problems(mem)
     run = boot("identity_map", mem=mem, inspect=inspect)
     found = run.expect_trace("identity_map.trace")
     ram_end = int(found.bindings["ram_end"], 16)
