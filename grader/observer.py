@@ -163,14 +163,18 @@ class Observer:
         return [watchpoint_packet(w.kind, w.range.start, w.range.size) for w in self._watches]
 
     def _on_watch(self, kind: int, addr: int, regs: dict[str, int]) -> list[bytes]:
-        """A watchpoint hit: flag it (once per watchpoint: returns the packet
-        that removes it), unless it is the trusted panic path reading the
-        symbol table for a backtrace."""
+        """A watchpoint hit: flag it when gap code is behind it (once per
+        watchpoint: returns the packet that removes it). Trusted code alone
+        (a check that reads kernel memory on purpose, the panic path
+        reading the symbol table for a backtrace) is not flagged; a frame
+        chain that leaves the kernel's functions counts as gap code."""
         watch = next((w for w in self._watches if w.kind == kind and w.range.start == addr), None)
         if watch is None:
             raise ObserverError(f"a watchpoint at {addr:#x} that the grader never set")
-        self._watches.remove(watch)
         chain = self._backtrace(regs)
+        if all(f is not None and f.trusted for _, f in chain):
+            return []  # kept: gap code may still do the same later
+        self._watches.remove(watch)
         if not (watch.range == self.kernel.symbol_table and _panic_path(chain)):
             self.flags.append(f"{watch.flag} ({self._culprit(chain)})")
         return [watchpoint_packet(watch.kind, watch.range.start, watch.range.size, insert=False)]
