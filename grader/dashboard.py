@@ -135,8 +135,11 @@ def test_bars(students: list[Student]) -> str:
 
 
 def flags(students: list[Student]) -> str:
-    rows = [[student_link(s), "<br>".join(esc(flag_text(f)) for f in s.report["flags"])]
-            for s in students if s.report.get("flags")]
+    """Every student whose report raised a review flag, with the flags:
+    the report's own, then each test's."""
+    rows = [[student_link(s), "<br>".join(esc(flag_text(f)) for f in found)]
+            for s in students if (found := [*s.report.get("flags", ()),
+                                            *(f"{t['name']}: {f}" for t in s.tests() for f in t.get("flags", ()))])]
     if not rows:
         return "<p>No report raised a flag.</p>"
     return page.table(["student", "flags"], rows, attrs=' id="flags"')

@@ -40,8 +40,12 @@ def student_page(run: Run) -> str:
     per_lab = svg.bars([(f"lab {n}", sum(r.score for r in run.results if r.lab == n),
                          sum(r.max_score for r in run.results if r.lab == n)) for n in labs], unit=" points")
     details = "\n".join(f'<section class="test" id="{anchor(r)}">{test_details(r)}</section>' for r in run.failed)
+    flagged = "\n".join(f'<p id="review-{anchor(r)}">lab {r.lab} {esc(r.name)}:</p>{review(r)}'
+                         for r in run.results if r.flags)
     body = (f"{head}\n{notes}{per_lab if labs else ''}\n<h2>Scoreboard</h2>\n{scoreboard(run)}\n"
-            + (f"<h2>Why tests failed</h2>\n{details}\n" if details else ""))
+            + (f"<h2>Why tests failed</h2>\n{details}\n" if details else "")
+            + (f'<h2>Flagged for review</h2>\n<p class="muted">What no correct solution does, for the '
+               f'instructor to look at; points are unchanged.</p>\n{flagged}\n' if flagged else ""))
     return page.document(f"Kestrel grade: {run.score:g}/{run.max_score:g}", body)
 
 
@@ -73,9 +77,16 @@ def test_details(r: TestResult) -> str:
     if r.memory_maps:
         parts.append('<h4>Memory</h4>\n<div class="side">'
                      + "".join(f"<div>{svg.memory_map(m)}{map_notes(m)}</div>" for m in r.memory_maps) + "</div>")
+    if r.flags:
+        parts.append(f"<h4>Flagged for review</h4>\n{review(r)}")
     if r.output:
         parts.append(f"<h4>The full report</h4>\n<pre>{esc(r.output)}</pre>")
     return "\n".join(parts)
+
+
+def review(r: TestResult) -> str:
+    """A test's review flags (never points), one item each."""
+    return '<ul class="review">' + "".join(f"<li>{esc(flag)}</li>" for flag in r.flags) + "</ul>"
 
 
 def map_notes(m: dict) -> str:

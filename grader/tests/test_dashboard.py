@@ -4,6 +4,7 @@ every student's page; a real batch writes it."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import subprocess
 import sys
@@ -50,6 +51,9 @@ def out(tmp_path: Path) -> Path:
     records = []
     for name, failures in CLASS.items():
         results = tuple(record(lab, test, points, *failures.get(test, ("", ""))) for lab, test, points in TESTS)
+        if name == "bob":  # a test's own flag, raised by the grader's watch
+            results = (dataclasses.replace(results[0], flags=("read the kernel's symbol table (at x)",)),
+                       *results[1:])
         records.append(StudentRecord(name, f"subs/{name}", f"submission {name}", 7, 1.0, results))
         html_report.write(report.Run(results, 7, name, 2.0), student_dir(out, name) / "report.html")
     error = "build failed: missing gap file paging.c"
@@ -102,7 +106,9 @@ def test_dashboard_shows_flags_hangs_crashes_and_links_every_page(out):
     page = Page(dashboard.write(out).read_text())
     flags = page.by_id("flags").text
     assert "wrote to the harness's read-only data" in flags and "forged end marker" in flags
-    assert [r[0] for r in page.rows("flags")] == ["erin"]
+    assert [r[0] for r in page.rows("flags")] == ["bob", "erin"]
+    assert "remap: read the kernel's symbol table (at x)" in flags
+    assert "read the kernel&#x27;s symbol table (at x)" in (out / "students" / "bob" / "report.html").read_text()
     trouble = page.rows("hung-or-crashed")
     assert [r[:3] for r in trouble] == [["carol", "lab 1 translate", "hung (timeout)"],
                                         ["carol", "lab 2 heap_free", "crashed (panic)"],
