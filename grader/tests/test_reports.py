@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from grader import report
+from grader.gradebook import StudentRecord, summary, write_grades
 from grader.results import FAILED, PASSED, TestResult, load_all, save
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -64,8 +65,6 @@ def test_records_round_trip_and_survive_junk(tmp_path):
 
 
 def test_review_flags_reach_every_report_and_the_batch_summary(tmp_path):
-    from grader import batch
-
     flag = "read the kernel's code as data (at memcmp+0x1a, called from init_paging+0x45 in paging.c)"
     ok, bad = sample_run().results
     flagged = report.Run((TestResult(**{**ok.__dict__, "flags": (flag,)}), bad), 42, "submission x", 1.5)
@@ -79,8 +78,8 @@ def test_review_flags_reach_every_report_and_the_batch_summary(tmp_path):
     report.write_junit(flagged, tmp_path / "junit.xml")
     reviews = [p.get("value") for p in ET.parse(tmp_path / "junit.xml").iter("property") if p.get("name") == "review"]
     assert reviews == [flag]
-    (tmp_path / "b" / "students" / "ann").mkdir(parents=True)
-    (tmp_path / "b" / "students" / "ann" / "report.json").write_text((tmp_path / "r.json").read_text())
-    rows = batch.write_grades([batch.Student("ann", tmp_path)], tmp_path / "b")
+    record = StudentRecord("ann", "subs/ann", "submission ann", 42, 1.0, flagged.results)
+    assert StudentRecord.from_json(record.to_json()).tests[0].flags == (flag,), "a batch record keeps the flags"
+    rows = write_grades([record], tmp_path / "b" / "grades.csv")
     assert rows[0][-1] == "review" and flag in rows[1][-1]
-    assert f"review ann: remap: {flag}" in batch.summary(rows)
+    assert f"review ann: remap: {flag}" in summary(rows)
