@@ -103,13 +103,24 @@ def build_kernel(gap_dir: Path, out: Path, prebuilt: dict[str, Path] | None = No
     out.mkdir(parents=True, exist_ok=True)
     compiler = GapCompiler.here(ROOT, tuple(sorted(ALLOWED_INCLUDES)), out / "src")
     try:
-        compiled = compiler.compile({name: gap_dir / name for name in names}, out / "src")
+        compiled = compiler.compile({name: gap_dir / name for name in names}, out / "src", shown_folder(gap_dir))
         check_objects(compiled)
     except BuildError as e:
         raise BuildError(f"{e}\n({compiler.sandbox.note})") from None
     link(out, [c.obj for c in compiled.values()] + list(prebuilt.values()))
     return Kernel(out / "kernel.elf", "\n".join(w for c in compiled.values() for w in c.warnings),
                   compiler.sandbox.note)
+
+
+def shown_folder(gap_dir: Path) -> str:
+    """Where the gap files of `gap_dir` are for whoever reads the messages
+    and debugs the kernel: a folder of the kit as it is (solutions/), else
+    kernel/ (a submission's private copy is the student's kernel/)."""
+    try:
+        relative = gap_dir.resolve().relative_to(ROOT)
+    except ValueError:
+        return "kernel"
+    return "kernel" if not relative.parts or relative.parts[0] == "build" else str(relative)
 
 
 def link(out: Path, objects: list[Path]) -> None:

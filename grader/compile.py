@@ -96,6 +96,7 @@ class _Gap:
     """The files of one gap file's build in the private folder."""
     name: str
     folder: Path
+    shown_folder: str = "kernel"  # where the student (or GDB) finds the file
 
     @property
     def src(self) -> Path:
@@ -119,7 +120,7 @@ class _Gap:
 
     @property
     def shown_as(self) -> str:
-        return f"kernel/{self.name}"
+        return f"{self.shown_folder}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,13 @@ class GapCompiler:
         wrapped = self.sandbox.wrap(argv, [Path(p) for p in readable], folder, cwd)
         return confine.start(wrapped, cwd, _env(folder), self.limits, log)
 
-    def compile(self, sources: dict[str, Path], folder: Path) -> dict[str, Compiled]:
+    def compile(self, sources: dict[str, Path], folder: Path, shown_folder: str = "kernel") -> dict[str, Compiled]:
         """Compiles gap files (name -> file) side by side in the private
-        `folder` into folder/NAME.o; raises BuildError with the student's
-        message, for the first file in `sources` order that may not be
-        built."""
+        `folder` into folder/NAME.o, named shown_folder/NAME in messages and
+        debug information; raises BuildError with the student's message,
+        for the first file in `sources` order that may not be built."""
         folder.mkdir(parents=True, exist_ok=True)
-        gaps = [_Gap(name, folder) for name in sources]
+        gaps = [_Gap(name, folder, shown_folder) for name in sources]
         for gap in gaps:
             if sources[gap.name].resolve() != gap.src.resolve():
                 shutil.copyfile(sources[gap.name], gap.src)
@@ -174,7 +175,7 @@ class GapCompiler:
         # The private folder is named as the student knows it in the
         # object (debug information, __FILE__), so that two builds of the
         # same files give the same kernel.
-        flags = [*self.toolchain.cflags, f"-ffile-prefix-map={folder}=kernel", "-fdiagnostics-format=json", "-S",
+        flags = [*self.toolchain.cflags, f"-ffile-prefix-map={folder}={shown_folder}", "-fdiagnostics-format=json", "-S",
                  "-MD", "-MT", "gap"]
         running = [self._start([self.toolchain.cc, *flags, "-MF", str(g.deps), "-o", str(g.asm), str(g.src)],
                                folder, g.stem.with_suffix(".cc"), sorted(self.headers), self.root) for g in gaps]
