@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import replay
+from grader import build, replay
 from grader.build import ROOT
 
 from . import normalize
@@ -65,6 +65,16 @@ def qemu_for_gdb(kit: Kit, marker: Marker, port: int) -> list[str]:
     return words[:words.index("||")] if "||" in words else words  # the recipe's `|| true` is make's
 
 
+def source_path(kit: Kit, source: str) -> list[str]:
+    """GDB's options to read a kernel's gap files where they are: the
+    grader names a private copy kernel/NAME in the debug information, as
+    for a student's own files, so a mistake's copy must be substituted."""
+    gaps = kit.gap_dir(source)
+    if build.shown_folder(gaps) != "kernel" or gaps.resolve() == (ROOT / "kernel").resolve():
+        return []
+    return ["-iex", f"set substitute-path {ROOT / 'kernel'} {gaps}"]
+
+
 def run_gdb(kit: Kit, marker: Marker, work: Path) -> Session:
     """Runs the session that `marker` defines."""
     commands = [expand(c) for c in marker.body]
@@ -77,7 +87,8 @@ def run_gdb(kit: Kit, marker: Marker, work: Path) -> Session:
     try:
         if marker.option("type"):
             threading.Thread(target=_type_at_prompt, args=(qemu, marker.option("type")), daemon=True).start()
-        gdb = Console(["gdb", "-q", "-n", "-x", ".gdbinit", "-x", str(DRIVER), str(kernel)],
+        gdb = Console(["gdb", "-q", "-n", *source_path(kit, marker.option("kernel", "reference")), "-x", ".gdbinit",
+                       "-x", str(DRIVER), str(kernel)],
                       env=shell_env(KESTREL_GDBPORT=str(port), TRANSCRIPT_COMMANDS=str(script)))
         try:
             out = gdb.finish()
