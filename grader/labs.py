@@ -22,8 +22,8 @@ test (`tests`; none: every test of the lab), gives the link; `see` is an
 anchor of the lab's handout or a path#anchor of another one:
 
     [[hints]]
-    when = "the TLB kept"
-    see = "#remap-the-old-frame"             # handouts/01-identity-map.md#remap-the-old-frame
+    when = "reads still see the old frame"
+    see = "#remap-old-frame"                 # handouts/01-identity-map.md#remap-old-frame
 """
 from __future__ import annotations
 
