@@ -12,9 +12,9 @@ SIGTERM (PR_SET_PDEATHSIG), and a worker answers that by killing its group.
 Cores, not workers, are what tests compete for: a guest spinning with
 interrupts off keeps a core busy until its timeout, but a halted or idle
 guest costs nothing. So the pool counts as busy only the workers whose
-processes ask for CPU (running or ready to run, from /proc), and starts a
-new task whenever fewer than `cores` are busy, with up to `slots` tasks at
-a time. Without /proc, every task counts as busy.
+processes ran on a CPU recently (from /proc), and starts a new task
+whenever fewer than `cores` are busy, with up to `slots` tasks at a time.
+Without /proc, every task counts as busy.
 """
 from __future__ import annotations
 
@@ -32,9 +32,11 @@ from pathlib import Path
 # A task younger than this is busy whatever it measures: starting QEMU and
 # most whole tests take less.
 IDLE_AFTER = 1.0  # seconds
-# Below this share of a core asked for (running or ready to run) over the
-# last IDLE_AFTER seconds, a task idles. Time spent waiting for a core
-# counts as asked for, so a guest that spins on a loaded machine is busy.
+# Below this share of a core run over the last IDLE_AFTER seconds, a task
+# idles. Only time on a CPU counts: an idle QEMU wakes for its timers, and
+# on a loaded machine each wake-up waits in the run queue, which would add
+# up to more than this. A guest that spins gets its fair share of a core,
+# far above this even with every core shared by three.
 IDLE_SHARE = 0.2
 # No task takes this long (a test is bounded by its timeout, a build by the
 # compiler's): a worker still busy after it is stuck, and is replaced.
@@ -49,11 +51,11 @@ class Running:
 
     task: dict
     started: float
-    samples: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=32))  # (time, demand)
+    samples: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=32))  # (time, cpu)
 
     def idle(self, now: float) -> bool:
-        """Whether its processes asked for less than IDLE_SHARE of a core
-        over the last IDLE_AFTER seconds."""
+        """Whether its processes ran less than IDLE_SHARE of a core over
+        the last IDLE_AFTER seconds."""
         if now - self.started < IDLE_AFTER:
             return False
         window = [(t, d) for t, d in self.samples if t >= now - IDLE_AFTER - 0.3]
@@ -70,18 +72,16 @@ class Worker:
     partial: bytes = b""
 
 
-def _demand(pid: int) -> float | None:
+def _cpu_time(pid: int) -> float | None:
     """Seconds the threads of process `pid` and of its descendants spent
-    running or ready to run (/proc's schedstat): what they asked of the
-    CPU, whether or not other work on the machine let them have it. None
-    when /proc cannot tell (not Linux, or the process is gone)."""
+    running on a CPU (the first field of /proc's schedstat). None when
+    /proc cannot tell (not Linux, or the process is gone)."""
     total = 0.0
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
-            running, waiting = (task / "schedstat").read_text().split()[:2]
-            total += (int(running) + int(waiting)) / 1e9
+            total += int((task / "schedstat").read_text().split()[0]) / 1e9
             for child in (task / "children").read_text().split():
-                total += _demand(int(child)) or 0.0
+                total += _cpu_time(int(child)) or 0.0
     except (OSError, ValueError):
         return None
     return total
@@ -184,9 +184,9 @@ class Pool:
         now = time.monotonic()
         for worker in self.workers:
             if worker.running:
-                demand = _demand(worker.proc.pid)
-                if demand is not None:
-                    worker.running.samples.append((now, demand))
+                cpu = _cpu_time(worker.proc.pid)
+                if cpu is not None:
+                    worker.running.samples.append((now, cpu))
 
     def _bury(self, worker: Worker) -> None:
         self.selector.unregister(worker.proc.stdout)
