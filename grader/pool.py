@@ -52,6 +52,7 @@ class Running:
     task: dict
     started: float
     samples: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=32))  # (time, cpu)
+    verdicts: list[bool] = field(default_factory=list)  # idle(), at each sample once it can tell
 
     def idle(self, now: float) -> bool:
         """Whether its processes ran less than IDLE_SHARE of a core over
@@ -63,6 +64,12 @@ class Running:
             return False
         (t0, d0), (t1, d1) = window[0], window[-1]
         return 0 <= (d1 - d0) / (t1 - t0) < IDLE_SHARE  # less when a process ended: not known idle
+
+    def mostly_idle(self) -> bool:
+        """Whether it idled for most of its life. What a test that timed out
+        did while it waited: its last second, spent ending QEMU and writing
+        the report (slow on a loaded machine), says nothing of the guest."""
+        return sum(self.verdicts) * 2 > len(self.verdicts)
 
 
 @dataclass
@@ -187,6 +194,8 @@ class Pool:
                 cpu = _cpu_time(worker.proc.pid)
                 if cpu is not None:
                     worker.running.samples.append((now, cpu))
+                    if now - worker.running.started >= IDLE_AFTER:
+                        worker.running.verdicts.append(worker.running.idle(now))
 
     def _bury(self, worker: Worker) -> None:
         self.selector.unregister(worker.proc.stdout)

@@ -124,7 +124,7 @@ class Grading:
             record = TestResult.from_json(answer["record"])
             if record.summary.startswith("timeout"):
                 new = not state.hang
-                state.hang = "idle" if run.idle(now) else "spins"
+                state.hang = "idle" if run.mostly_idle() else "spins"
                 how = ("idle; their other tests wait beside" if state.hang == "idle"
                        else "spinning; their other tests run after")
                 lines = [f"batch: {state.student.name}: {record.name} timed out, its guest {how} the others' "

@@ -80,8 +80,14 @@ def debug(launcher: Callable[[int], list[str]], kernel: Path, commands: list[str
                 proc.stdin.write(serial_input)
                 proc.stdin.flush()
             env = dict(os.environ, KESTREL_GDBPORT=str(port))
-            run = subprocess.run(gdb_argv(kernel, [*commands, "kill"]), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                 capture_output=True, text=True, errors="replace", timeout=GDB_TIMEOUT)
+            try:
+                run = subprocess.run(gdb_argv(kernel, [*commands, "kill"]), cwd=ROOT, env=env,
+                                     stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
+                                     timeout=GDB_TIMEOUT)
+            except subprocess.TimeoutExpired as e:
+                said = (e.stdout or b"").decode(errors="replace")[-3000:]
+                pytest.fail(f"GDB still ran after {GDB_TIMEOUT} s; it printed:\n{said}\n"
+                            f"serial:\n{serial.read_text(errors='replace')[-1500:]}")
         finally:
             stop(proc)
         qemu_errors = proc.stderr.read().decode(errors="replace") if proc.stderr and not proc.stderr.closed else ""
@@ -92,8 +98,11 @@ def debug(launcher: Callable[[int], list[str]], kernel: Path, commands: list[str
 
 
 def paused(kernel: Path, test: str | None, mem_mb: int = 64, **params: str) -> Callable[[int], list[str]]:
-    """QEMU as the grader boots `test` (grader/qemu.py), paused, with a gdbstub."""
-    request = qemu.RunRequest(kernel, test, dict(params), mem_mb=mem_mb)
+    """QEMU as the grader boots `test` (grader/qemu.py), paused, with a
+    gdbstub. Its clock counts instructions (-icount): where the timer
+    preempts, and so which process a breakpoint meets first, is the same
+    on a loaded machine as on an idle one."""
+    request = qemu.RunRequest(kernel, test, dict(params), mem_mb=mem_mb, icount=True)
     return lambda port: request.argv() + ["-S", "-gdb", f"tcp::{port}"]
 
 
