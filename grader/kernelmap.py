@@ -27,7 +27,7 @@ IDT = "the interrupt descriptor table"
 SETTLED_TABLES = (("trap.c", "idt", IDT),
                   ("gdt.c", "tss", "the task state segment"),
                   ("harness.c", "setup", "the harness's test selection and parameters"))
-_MARKERS = ("__gap_", "_kernel_")  # linker script symbols, not code
+_MARKERS = ("__gap_", "_kernel_", "__harness_passes_")  # linker script symbols, not code
 _TEST_ENTRY = struct.Struct("<IIII")  # struct harness_test: name, params, stage, run
 _CALL, _JMP = 0xE8, 0xE9
 
@@ -157,8 +157,10 @@ def _build(elf: Elf) -> KernelMap:
             references[f.start] = frozenset(_references(code, f.start, calls, starts))
             pass_sites.update((ret, f) for ret, to in calls if to == pass_point)
             gap_calls += [(ret - 5, ret) for ret, to in calls if to in gap_text]
+    tests = _tests(elf)
+    check_passes_placed(elf, tests, pass_sites)
     return KernelMap(
-        elf=elf, functions=functions, tests=_tests(elf), pass_point=pass_point,
+        elf=elf, functions=functions, tests=tests, pass_point=pass_point,
         arm_point=elf.symbol(ARM_POINT).value, pass_sites=pass_sites, references=references,
         gap_calls=tuple(sorted(gap_calls)),
         image=Range(elf.symbol("_kernel_start").value, elf.symbol("_kernel_end").value),
@@ -189,6 +191,18 @@ def _functions(elf: Elf, gap_text: Range) -> tuple[Function, ...]:
         raise KernelMapError(f"the linker script mixed gap and trusted code ({', '.join(misplaced[:5])}): "
                              "see kernel/linker.ld")
     return tuple(out)
+
+
+def check_passes_placed(elf: Elf, tests: dict[str, int], pass_sites: dict[int, Function]) -> None:
+    """Every function the observer may keep a breakpoint in (a test's own,
+    one that calls harness_pass) lies on the pages kept for them: elsewhere
+    its breakpoint would slow QEMU on everything sharing its page."""
+    passes = Range(elf.symbol("__harness_passes_start").value, elf.symbol("__harness_passes_end").value)
+    loose = sorted({f.name for f in pass_sites.values() if f.start not in passes} |
+                   {name for name, run in tests.items() if run not in passes})
+    if loose:
+        raise KernelMapError(f"{', '.join(loose[:5])}: a function that calls harness_pass() must be marked "
+                             "HARNESS_PASSES (kernel/harness.h)")
 
 
 def _tests(elf: Elf) -> dict[str, int]:

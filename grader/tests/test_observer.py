@@ -13,7 +13,7 @@ import pytest
 
 from grader import qemu, replay
 from grader.inspect import identity_map_problems
-from grader.kernelmap import KernelMap
+from grader.kernelmap import Function, KernelMap, KernelMapError, check_passes_placed
 from grader.labs import all_labs
 from grader.guest import Halted
 from grader.qemu import Outcome
@@ -48,6 +48,20 @@ def test_gap_code_sits_after_the_trusted_code(reference_kernel):
     assert {"init_paging", "process_fork"} <= {f.name for f in gap}
     assert min(f.start for f in gap) >= kernel.trusted_code.end, "trusted addresses do not depend on gap code"
     assert kernel.gap_calls and all(kernel.function_at(call).trusted for call, _ in kernel.gap_calls)
+
+
+def test_functions_that_may_pass_have_pages_of_their_own(reference_kernel):
+    """Their entry breakpoints stay armed while the test runs, and QEMU runs
+    a page holding one an instruction at a time: nothing else shares it."""
+    kernel = KernelMap.load(reference_kernel)
+    start, end = (kernel.elf.symbol(f"__harness_passes_{edge}").value for edge in ("start", "end"))
+    may_pass = set(kernel.tests.values()) | {f.start for f in kernel.pass_sites.values()}
+    assert {f.start for f in kernel.functions if start <= f.start < end} == may_pass
+    assert start % 4096 == 0 and end % 4096 == 0
+    unmarked = Function("nprocs_tap", end + 16, end + 64, "checks.c", True)
+    check_passes_placed(kernel.elf, kernel.tests, kernel.pass_sites)
+    with pytest.raises(KernelMapError, match=r"^nprocs_tap: .* HARNESS_PASSES"):
+        check_passes_placed(kernel.elf, kernel.tests, {end + 40: unmarked})
 
 
 # ---- The outside identity-map check -----------------------------------------

@@ -19,7 +19,7 @@ HARNESS_TEST_EARLY(bench_init_paging, "") {
 
 static int bench_pid;
 
-static void fork_done(enum sched_stop why) {
+static HARNESS_PASSES void fork_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_test_exit(bench_pid, 0);
     harness_pass();

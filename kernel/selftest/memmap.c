@@ -86,7 +86,7 @@ static bool all_asleep(void) {
     return true;
 }
 
-static void check_legend(void) {
+static HARNESS_PASSES void check_legend(void) {
     if (!all_asleep())
         return;
     const struct memmap *m = memmap_build(pids[1], 0);
@@ -174,7 +174,7 @@ static void bench_point(const char *what, uint64_t start) {
 }
 
 // The map of a kernel running two processes: built, printed, drawn.
-static void bench_map(void) {
+static HARNESS_PASSES void bench_map(void) {
     if (!all_asleep())
         return;
     uint64_t start = rdtsc();

@@ -36,7 +36,7 @@ static void check_line(struct process *p, const char *buf, uint32_t n) {
     last_writer = w;
 }
 
-static void lines_done(enum sched_stop why) {
+static HARNESS_PASSES void lines_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     for (int w = 0; w < 2; w++) {
         userprog_check_test_exit(writers[w].pid, 0);
@@ -112,7 +112,7 @@ static void watch_idle(void) {
     }
 }
 
-static void blocking_done(enum sched_stop why) {
+static HARNESS_PASSES void blocking_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     harness_check(phase == INPUT_SENT, "the test never saw both processes blocked (phase %d)", phase);
     userprog_check_test_exit(sleeper, 0);

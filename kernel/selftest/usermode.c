@@ -13,7 +13,7 @@ static int expected; // the code or status the test expects
 
 // ---- user_hello: a program runs, prints one line and ends ------------------
 
-static void hello_done(enum sched_stop why) {
+static HARNESS_PASSES void hello_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_test_exit(pids[0], expected);
     userprog_check_no_leak();
@@ -32,7 +32,7 @@ HARNESS_TEST(user_hello, "code") {
 
 // ---- user_bad_pointers: every bad pointer gets -1 ---------------------------
 
-static void bad_pointers_done(enum sched_stop why) {
+static HARNESS_PASSES void bad_pointers_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_test_exit(pids[0], 0); // the code counts the failed checks
     userprog_check_no_leak();
@@ -48,7 +48,7 @@ HARNESS_TEST(user_bad_pointers, "") {
 
 // ---- user_waitpid_bad_status: waitpid with a bad status pointer (labs 4-5) --
 
-static void waitpid_done(enum sched_stop why) {
+static HARNESS_PASSES void waitpid_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_test_exit(pids[0], 0);
     userprog_check_no_leak();
@@ -64,7 +64,7 @@ HARNESS_TEST(user_waitpid_bad_status, "") {
 
 // ---- user_exec: failed execs leave the caller; a good one replaces it ------
 
-static void exec_done(enum sched_stop why) {
+static HARNESS_PASSES void exec_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_test_exit(pids[0], 7); // 100 + n when n checks failed
     userprog_check_no_leak();
@@ -80,7 +80,7 @@ HARNESS_TEST(user_exec, "") {
 
 // ---- user_sbrk: the heap grows and shrinks, and refuses without leaking ----
 
-static void sbrk_done(enum sched_stop why) {
+static HARNESS_PASSES void sbrk_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_test_exit(pids[0], 0);
     userprog_check_no_leak();
@@ -96,7 +96,7 @@ HARNESS_TEST(user_sbrk, "") {
 
 // ---- user_fork: fork alone (lab 4), both processes end with test_exit -----
 
-static void fork_done(enum sched_stop why) {
+static HARNESS_PASSES void fork_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_test_exit(pids[0], 1);     // the parent
     userprog_check_test_exit(pids[0] + 1, 2); // the child: the next pid
@@ -119,7 +119,7 @@ static const struct {
 } faults[] = {{"null", SIGSEGV}, {"write", SIGSEGV}, {"kernel", SIGSEGV},
               {"ill", SIGILL},   {"div", SIGFPE},    {"stack", SIGSEGV}};
 
-static void fault_done(enum sched_stop why) {
+static HARNESS_PASSES void fault_done(enum sched_stop why) {
     harness_check(why == SCHED_ALL_EXITED, "the scheduler stopped with a deadlock");
     userprog_check_zombie(pids[0], W_SIGNALED(expected));
     userprog_check_test_exit(pids[1], 0);

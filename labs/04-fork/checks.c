@@ -132,7 +132,7 @@ static void return_tap(struct process *p, const char *buf, uint32_t n) {
     }
 }
 
-static void return_done(enum sched_stop why) {
+static HARNESS_PASSES void return_done(enum sched_stop why) {
     all_exited(why);
     userprog_check_test_exit(forker, children);
     for (int i = 0; i < children; i++)
@@ -197,7 +197,7 @@ static void memory_tap(struct process *p, const char *buf, uint32_t n) {
         userprog_type_go();
 }
 
-static void memory_done(enum sched_stop why) {
+static HARNESS_PASSES void memory_done(enum sched_stop why) {
     all_exited(why);
     harness_check(child_checked, "the child never printed: did it run?");
     userprog_check_test_exit(forker, 0);
@@ -234,7 +234,7 @@ static int failed_checks(int pid) {
     return r->code;
 }
 
-static void registers_done(enum sched_stop why) {
+static HARNESS_PASSES void registers_done(enum sched_stop why) {
     all_exited(why);
     int bad = failed_checks(victim);
     harness_check(bad == 0, "the victim (pid %d) found its registers changed after %d of its yield calls: a system "
@@ -285,7 +285,7 @@ static void full_tap(struct process *p, const char *buf, uint32_t n) {
     full_reports++;
 }
 
-static void full_done(enum sched_stop why) {
+static HARNESS_PASSES void full_done(enum sched_stop why) {
     all_exited(why);
     harness_check(full_reports == 2, "the parent did not report fork failing twice (%d reports)", full_reports);
     userprog_check_test_exit(forker, NPROC - 1);
@@ -363,7 +363,7 @@ static void oom_tap(struct process *p, const char *buf, uint32_t n) {
     }
 }
 
-static void oom_done(enum sched_stop why) {
+static HARNESS_PASSES void oom_done(enum sched_stop why) {
     disarm();
     all_exited(why);
     harness_check(succeeded, "fork never worked");

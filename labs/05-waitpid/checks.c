@@ -71,7 +71,7 @@ static void blocks_tap(struct process *p, const struct userprog_line *l) {
     }
 }
 
-static void blocks_done(enum sched_stop why) {
+static HARNESS_PASSES void blocks_done(enum sched_stop why) {
     watch_finished(why);
     harness_check(wb.seen_blocked >= 2, "the parent was blocked in waitpid at only %d of its child's lines",
                   wb.seen_blocked);
@@ -93,7 +93,7 @@ static void order_tap(struct process *p, const struct userprog_line *l) {
         watch_check_reaped(l->num[1]);
 }
 
-static void order_done(enum sched_stop why) {
+static HARNESS_PASSES void order_done(enum sched_stop why) {
     watch_finished(why);
     userprog_check_table_empty();
     kprintf("[test] wait_any_order: every child reaped once, its slot freed, nothing leaked\n");
@@ -121,7 +121,7 @@ HARNESS_TEST(wait_any_order, "codes delays order") {
 
 static int bystander;
 
-static void errors_done(enum sched_stop why) {
+static HARNESS_PASSES void errors_done(enum sched_stop why) {
     watch_finished(why);
     userprog_check_test_exit(bystander, 0);
     kprintf("[test] wait_errors: waitpid returned -1 for every pid that is not a child\n");
@@ -152,7 +152,7 @@ static void nohang_tap(struct process *p, const struct userprog_line *l) {
     }
 }
 
-static void nohang_done(enum sched_stop why) {
+static HARNESS_PASSES void nohang_done(enum sched_stop why) {
     watch_finished(why);
     harness_check(nohang_seen, "the parent never reported waitpid(WNOHANG) returning 0");
     kprintf("[test] wait_nohang: WNOHANG returned 0 while the child ran, then its pid\n");
@@ -179,7 +179,7 @@ static void orphans_tap(struct process *p, const struct userprog_line *l) {
     late_seen++;
 }
 
-static void orphans_done(enum sched_stop why) {
+static HARNESS_PASSES void orphans_done(enum sched_stop why) {
     watch_finished(why);
     userprog_check_table_empty();
     harness_check(late_seen > 0, "no orphan reported its new parent");
@@ -221,7 +221,7 @@ static void cycles_tap(struct process *p, const struct userprog_line *l) {
     }
 }
 
-static void cycles_done(enum sched_stop why) {
+static HARNESS_PASSES void cycles_done(enum sched_stop why) {
     watch_finished(why);
     userprog_check_table_empty();
     kprintf("[test] wait_cycles: after %d cycles the free frames and the process table are as after the first\n",
@@ -237,7 +237,7 @@ HARNESS_TEST(wait_cycles, "cycles") {
 
 // ---- wait_killed: a faulting child is reported killed ----------------------
 
-static void killed_done(enum sched_stop why) {
+static HARNESS_PASSES void killed_done(enum sched_stop why) {
     watch_finished(why);
     kprintf("[test] wait_killed: the status said killed by a signal for one child, exited for the other\n");
     harness_pass();
@@ -268,7 +268,7 @@ static void shell_tap(struct process *p, const struct userprog_line *l) {
 }
 
 // The shutdown builtin: the session is over.
-static void shell_shutdown(void) {
+static HARNESS_PASSES void shell_shutdown(void) {
     harness_check(shell_prompted && forktest_ok && hello_ran, "shutdown before the session ran forktest (%s) and "
                   "hello (%s)", forktest_ok ? "OK" : "not OK", hello_ran ? "ran" : "did not run");
     PROCESS_FOREACH(p) {

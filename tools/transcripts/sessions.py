@@ -2,6 +2,7 @@
 runs them (the kinds gdb, qemu-gdb and boot of kinds.py)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -66,13 +67,19 @@ def qemu_for_gdb(kit: Kit, marker: Marker, port: int) -> list[str]:
 
 
 def source_path(kit: Kit, source: str) -> list[str]:
-    """GDB's options to read a kernel's gap files where they are: the
-    grader names a private copy kernel/NAME in the debug information, as
-    for a student's own files, so a mistake's copy must be substituted."""
+    """GDB's options to read a kernel's gap files where they are. The
+    grader names a private copy kernel/NAME in the debug information (as
+    for a student's own files), relative to the kit, and GDB looks a
+    relative name up under each folder of its source path first: a folder
+    whose kernel/ is the mistake's copy goes there."""
     gaps = kit.gap_dir(source)
     if build.shown_folder(gaps) != "kernel" or gaps.resolve() == (ROOT / "kernel").resolve():
         return []
-    return ["-iex", f"set substitute-path {ROOT / 'kernel'} {gaps}"]
+    view = gaps.parent / "gdb-sources"
+    view.mkdir(exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # made by an earlier session
+        (view / "kernel").symlink_to(gaps.resolve(), target_is_directory=True)
+    return ["-iex", f"directory {view}"]
 
 
 def run_gdb(kit: Kit, marker: Marker, work: Path) -> Session:
