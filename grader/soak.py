@@ -23,8 +23,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "soak")
     args = ap.parse_args(argv)
     failing: list[tuple[int, list[str]]] = []
-    start = time.monotonic()
     for i in range(1, args.runs + 1):
+        start = time.monotonic()
         seed = random.randrange(1, 1 << 31)
         report_path = args.out / "report.json"
         subprocess.run([sys.executable, "-m", "grader", "--reference", "--seed", str(seed), "--jobs",
