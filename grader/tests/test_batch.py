@@ -3,6 +3,7 @@ graded, resumed, sharded and merged; interrupted every way a batch dies;
 hanging students graded beside the others."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -99,6 +100,31 @@ def test_a_class_is_graded_resumed_and_sharded(tmp_path):
 
 # ---- Interrupted every way --------------------------------------------------------
 
+def lose_machine(pid: int) -> None:
+    """Kills `pid` and its descendants as a power cut would: all frozen
+    first (none starts another, or acts on its parent's death), then all
+    killed. One may end by itself meanwhile."""
+    frozen: set[int] = set()
+    while new := set(tree(pid)) - frozen:
+        for each in new:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(each, signal.SIGSTOP)
+        frozen |= new
+    for each in frozen:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(each, signal.SIGKILL)
+
+
+def kill_one(pids: list[int]) -> bool:
+    """SIGKILL to the first of `pids` still there (a test's QEMU lives
+    about 0.1 s); whether one got it."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            return True
+    return False
+
+
 def interrupt(subs: Path, out: Path, how: str) -> subprocess.CompletedProcess[str]:
     """Starts the batch, waits until a student is final and QEMUs run, then
     stops it `how`; returns how it ended. No QEMU of it may survive."""
@@ -115,8 +141,7 @@ def interrupt(subs: Path, out: Path, how: str) -> subprocess.CompletedProcess[st
     elif how == "SIGKILL":
         os.kill(proc.pid, signal.SIGKILL)
     else:  # a lost machine: everything dies at once
-        for pid in tree(proc.pid):
-            os.kill(pid, signal.SIGKILL)
+        lose_machine(proc.pid)
     stdout, _ = proc.communicate(timeout=60)
     wait_for(lambda: not qemus_of(out), "every QEMU of the batch ended", bound=20)
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "")
@@ -144,7 +169,7 @@ def test_an_interrupted_batch_loses_nothing_and_records_nothing_false(tmp_path):
     # The last run: a QEMU killed from outside (the OOM killer) costs a re-run of its test, not a grade.
     proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--jobs", "2", "--out", str(out),
                              "--lab", "1", "--seed", "11"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    os.kill(wait_for(lambda: qemus_of(out), "a QEMU of the last run")[0], signal.SIGKILL)
+    wait_for(lambda: kill_one(qemus_of(out)), "a QEMU of the last run, killed")
     done = subprocess.CompletedProcess(proc.args, 0, proc.communicate(timeout=600)[0], "")
     assert proc.returncode == 0, done.stdout
     left = len(expected) - len(final)
