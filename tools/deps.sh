@@ -6,7 +6,10 @@ PACKAGES="gcc gcc-multilib make binutils gdb qemu-system-x86 grub-pc-bin grub-co
 bubblewrap python3 python3-pytest python3-pytest-xdist"
 
 # Python before 3.11 has no tomllib: the grader then reads TOML with tomli.
-if command -v python3 >/dev/null && ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+# The packages are for the distribution's Python, whatever python3 PATH finds.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+if command -v "$python" >/dev/null && ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     PACKAGES="$PACKAGES python3-tomli"
 fi
 
