@@ -24,8 +24,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .build import ROOT
+
 SOURCE = Path(__file__).with_name("callwatch.c")
-ROOT = Path(__file__).resolve().parent.parent
 _SITE = struct.Struct("<II")  # call address, return address
 _COUNT = struct.Struct("<QQ")  # calls, returns
 

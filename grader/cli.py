@@ -99,8 +99,8 @@ def choose_kernel(args: argparse.Namespace, work: Path) -> tuple[Path, str, list
         kernel = build.build_partial(args.upto, work)
     else:
         replace = {"paging.c": build.reference_gap("paging.c")} if args.reference_paging else {}
-        kernel, found = submission.build(args.submission or ROOT / "kernel", work, replace)
-        notes = list(found) if args.submission else submission.changed_outside_gaps()
+        kernel, stub_notes = submission.build(args.submission or ROOT / "kernel", work, replace)
+        notes = [*stub_notes, *([] if args.submission else submission.changed_outside_gaps())]
     return kernel.elf, kernel.warnings, [kernel.build_mode, *notes]
 
 

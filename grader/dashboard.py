@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from . import page, similarity, similarity_page, svg
+from . import html_report, page, similarity, similarity_page, svg
 from .build import ROOT
 from .page import esc
 
@@ -160,7 +160,8 @@ def hung_or_crashed(students: list[Student]) -> str:
         for kind, outcomes in (("hung", HUNG), ("crashed", CRASHED)):
             hit = [t for t in s.tests() if t.get("outcome") in outcomes]
             if hit:
-                tests = ", ".join(student_link(s, f"lab{t['lab']}-{t['name']}", f"lab {t['lab']} {t['name']}")
+                tests = ", ".join(student_link(s, html_report.anchor(t["lab"], t["name"]),
+                                                f"lab {t['lab']} {t['name']}")
                                   for t in hit)
                 rows.append([student_link(s), tests, f"{kind} ({esc(hit[0]['outcome'])})",
                              esc(hit[0].get("summary", ""))])

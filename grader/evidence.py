@@ -24,7 +24,7 @@ Triage: a crash (CrashTriage.to_dict in grader/triage.py).
 MemoryMap: one picture of memory (a list of them: physical memory, and one address space beside
 it). It follows the MemMap of grader/memmap.py (the memory-map work): a key per cell, and a
 legend that names the keys.
-    title       what it shows, e.g. "physical memory when the check failed (64 MiB)"
+    title       what it shows, e.g. "physical memory (64 MiB)"
     cells       one key per cell, in address order: a string of one-character keys ("KKTTaab..."),
                 or a list of keys
     legend      [{"key", "name", "count"}, ...] in the legend's order: what each key stands for

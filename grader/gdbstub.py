@@ -182,7 +182,7 @@ def _connect(path: Path, until: float) -> socket.socket:
 
 def breakpoint_packet(addr: int, insert: bool = True) -> bytes:
     """The packet that sets (or removes) a breakpoint at `addr`."""
-    return b"%s0,%x,1" % (b"Z" if insert else b"z", addr)
+    return b"%s%d,%x,1" % (b"Z" if insert else b"z", BREAKPOINT, addr)
 
 
 def watchpoint_packet(kind: int, addr: int, length: int, insert: bool = True) -> bytes:

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 STATE_MARKS = {"found": "\u2713", "missing": "\u2717", "not reached": "\u2026"}
 
 
-def anchor(r: TestResult) -> str:
-    """The id of a test's section (dashboard links use it too)."""
-    return esc(f"lab{r.lab}-{r.name}")
+def anchor(lab: int, name: str) -> str:
+    """The id of a test's section (the dashboard links to it too)."""
+    return esc(f"lab{lab}-{name}")
 
 
 def write(run: Run, path: Path) -> Path:
@@ -39,8 +39,9 @@ def student_page(run: Run) -> str:
     labs = sorted({r.lab for r in run.results})
     per_lab = svg.bars([(f"lab {n}", sum(r.score for r in run.results if r.lab == n),
                          sum(r.max_score for r in run.results if r.lab == n)) for n in labs], unit=" points")
-    details = "\n".join(f'<section class="test" id="{anchor(r)}">{test_details(r)}</section>' for r in run.failed)
-    flagged = "\n".join(f'<p id="review-{anchor(r)}">lab {r.lab} {esc(r.name)}:</p>{review(r)}'
+    details = "\n".join(f'<section class="test" id="{anchor(r.lab, r.name)}">{test_details(r)}</section>'
+                        for r in run.failed)
+    flagged = "\n".join(f'<p id="review-{anchor(r.lab, r.name)}">lab {r.lab} {esc(r.name)}:</p>{review(r)}'
                          for r in run.results if r.flags)
     body = (f"{head}\n{notes}{per_lab if labs else ''}\n<h2>Scoreboard</h2>\n{scoreboard(run)}\n"
             + (f"<h2>Why tests failed</h2>\n{details}\n" if details else "")
@@ -52,7 +53,7 @@ def student_page(run: Run) -> str:
 def scoreboard(run: Run) -> str:
     rows = []
     for r in run.results:
-        name = esc(r.name) if r.passed else f'<a href="#{anchor(r)}">{esc(r.name)}</a>'
+        name = esc(r.name) if r.passed else f'<a href="#{anchor(r.lab, r.name)}">{esc(r.name)}</a>'
         rows.append([str(r.lab), name, status_badge(r), f"{r.seconds:.2f} s", f"{r.score:g}/{r.max_score:g}",
                      "" if r.passed else esc(r.summary)])
     total = [["", "<b>total</b>", "", f"{run.seconds:.1f} s", f"<b>{run.score:g}/{run.max_score:g}</b>", ""]]

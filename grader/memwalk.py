@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
-from .memmap import MemMap, Mark, Owner, Space, View
+from .memmap import MARK_KINDS, MemMap, Mark, Owner, Space, View
 
 PAGE = 4096
 ENTRIES = 1024
@@ -74,8 +74,7 @@ class _Space:
     pages: int = 0
 
 
-SHARED, FREED, KERNEL_MARK, BEYOND, LOST, HOLE, MOVED, EXPOSED = range(8)
-KINDS = ("shared", "freed", "kernel", "beyond", "lost", "hole", "moved", "exposed")
+SHARED, FREED, KERNEL_MARK, BEYOND, LOST, HOLE, MOVED, EXPOSED = range(8)  # indexes of memmap.MARK_KINDS
 
 
 def printable(name: bytes) -> str:
@@ -453,6 +452,6 @@ def build(machine: Machine, pid: int = 0, view_pd: int = 0, directories: Sequenc
         spaces=tuple(Space(s.key, s.pid, s.name if s.pid else "dir", 0 if s.pid else s.pd_phys, s.pages)
                      for s in w.spaces),
         cells=cells, view=view_result,
-        marks=tuple(Mark(KINDS[k.kind], None if k.phys == NONE else k.phys, None if k.virt == NONE else k.virt,
+        marks=tuple(Mark(MARK_KINDS[k.kind], None if k.phys == NONE else k.phys, None if k.virt == NONE else k.virt,
                          w.text(k)) for k in w.marks),
         more_marks=max(0, w.total - MARKS))

@@ -258,8 +258,8 @@ class Observer:
             low, _, _, kind, high = struct.unpack_from("<HHBBH", table, 8 * vector)
             handler = low | high << 16
             if kind & 0x80 and not k.is_trusted_code(handler):
-                return Refusal("forged", f"interrupt vector {vector} leads to {k.where(handler)}, not to the "
-                                         "kernel's handlers: gap code could run inside trusted code")
+                return Refusal("forged", f"interrupt vector {vector} leads to {k.where(handler)}, outside the "
+                                         "kernel's trusted code: gap code could run inside trusted code")
         return None
 
     def _unreturned_call(self, regs: dict[str, int]) -> Refusal | None:

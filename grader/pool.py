@@ -122,8 +122,8 @@ class Pool:
     def running(self) -> list[Running]:
         return [w.running for w in self.workers if w.running]
 
-    def busy(self, now: float | None = None) -> int:
-        now = time.monotonic() if now is None else now
+    def busy(self) -> int:
+        now = time.monotonic()
         return sum(not r.idle(now) for r in self.running)
 
     def has_room(self) -> bool:

@@ -1,12 +1,11 @@
 """A small QMP client: QEMU's monitor from outside the guest.
 
-The grader uses it to check a halted guest's page tables and registers
-without trusting anything the guest printed.
+The grader uses it to read large spans of a stopped guest's physical
+memory (pmemsave: grader/guest.py), which the gdbstub reads more slowly.
 """
 from __future__ import annotations
 
 import json
-import re
 import socket
 import time
 from pathlib import Path
@@ -50,24 +49,6 @@ class Qmp:
             if "error" in reply:
                 raise QmpError(f"{command}: {reply['error'].get('desc', reply['error'])}")
             # anything else is an asynchronous event: skip it
-
-    def hmp(self, command_line: str) -> str:
-        """Runs a human-monitor command (`xp`, `info registers`, ...)."""
-        out = self.execute("human-monitor-command", **{"command-line": command_line})
-        return str(out)
-
-    def read_phys_words(self, addr: int, count: int) -> list[int]:
-        """`count` 32-bit words of guest physical memory from `addr`."""
-        text = self.hmp(f"xp /{count}wx {addr:#x}")
-        words = [int(w, 16) for w in re.findall(r"0x([0-9a-fA-F]{8})\b(?!:)", text)]
-        if len(words) != count:
-            raise QmpError(f"xp at {addr:#x}: expected {count} words, got {len(words)}")
-        return words
-
-    def registers(self) -> dict[str, int]:
-        """The first CPU's registers (EAX..., EIP, CR0, CR2, CR3, ...)."""
-        text = self.hmp("info registers")
-        return {k: int(v, 16) for k, v in re.findall(r"\b([A-Z][A-Z0-9]*)\s*=\s*([0-9a-fA-F]{8})\b", text)}
 
     def _read_message(self) -> dict:
         while b"\n" not in self._buf:

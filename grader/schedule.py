@@ -15,6 +15,7 @@ from .cli import gather, resume
 from .gradebook import Settings, Student, StudentRecord, student_dir, write_atomic
 from .labs import Lab, TestInfo
 from .pool import Pool, Running
+from .qemu import Outcome
 from .results import TestResult
 
 RETRIES = 2  # a test whose QEMU or worker was killed from outside is run again this many times
@@ -122,7 +123,7 @@ class Grading:
         key = (run.task["lab"], run.task["test"])
         if answer and "record" in answer:
             record = TestResult.from_json(answer["record"])
-            if record.summary.startswith("timeout"):
+            if record.outcome == Outcome.TIMEOUT.value:
                 new = not state.hang
                 state.hang = "idle" if run.mostly_idle() else "spins"
                 how = ("idle; their other tests wait beside" if state.hang == "idle"

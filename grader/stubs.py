@@ -40,11 +40,11 @@ def mentions(text: str, name: str) -> bool:
     return re.search(rf"\b{re.escape(name)}\b", code_only(text)) is not None
 
 
-def declaration(name: str, kernel: Path = ROOT / "kernel") -> tuple[str, str]:
+def declaration(name: str) -> tuple[str, str]:
     """The declaration of lab function `name` in the headers gap files may
     include, without attributes or the final ';', and that header's name."""
     for header in sorted(ALLOWED_INCLUDES):
-        for folder in (kernel, kernel / "include"):
+        for folder in (ROOT / "kernel", ROOT / "kernel" / "include"):
             path = folder / header
             if not path.is_file():
                 continue

@@ -143,8 +143,7 @@ def _search(folder: Path, prefix: str) -> Found:
     notes: list[str] = []
     for gap in GAP_FILES:
         exact = [c for c in candidates if c.path.name == gap]
-        near = [c for c in candidates if c.path.name != gap and near_miss(gap, c.path.name)
-                and c.path.name not in GAP_FILES]
+        near = [c for c in candidates if c.path.name not in GAP_FILES and near_miss(gap, c.path.name)]
         chosen = _choose(gap, exact or near, prefix)
         if chosen is None:
             raise SubmissionError(_missing(gap, candidates, prefix))

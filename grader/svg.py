@@ -9,9 +9,8 @@ from .page import esc
 
 # Colors of keys a map gives none for: by what the legend calls them, else
 # one of the palette each (processes), in the legend's order.
-NAMED = {"free": "#eef1f4", "nothing": "#eef1f4", "reserved": "#6b6b6b", "kernel": "#3b6fd4",
-         "page tables": "#8e5bb5", "kernel heap": "#2a9d8f", "heap": "#2a9d8f", "identity": "#a9bfe8",
-         "identity map": "#a9bfe8", "lost": "#f4a261", "wrong": "#d62828"}
+NAMED = {"free": "#eef1f4", "reserved": "#6b6b6b", "kernel": "#3b6fd4", "page tables": "#8e5bb5",
+         "kernel heap": "#2a9d8f", "identity": "#a9bfe8", "lost": "#f4a261", "wrong": "#d62828"}
 PALETTE = ("#e76f51", "#e9c46a", "#52b788", "#c77dff", "#f28482", "#4cc9f0", "#b5838d", "#90be6d", "#ff9f1c",
            "#6d597a")
 UNKNOWN = "#ffffff"  # a cell whose key the legend does not have

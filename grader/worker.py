@@ -8,8 +8,9 @@ with one JSON line on stdout:
 
     {"kind": "build", "student", "submission", "work", "reference_paging"}
         -> {"kernel", "warnings", "notes"} or {"error": "build failed: ..."}
-    {"kind": "test", "student", "kernel", "logs", "lab", "test"}
+    {"kind": "test", "student", "kernel", "logs", "lab", "test", "hang"}
         -> {"record": <TestResult JSON>} or {"interrupted": why}
+           ("hang" is the batch's own note on the student; ignored here)
 
 A test runs exactly as in `python3 -m grader`: the same pytest plugin, the
 same `boot` fixture, its result saved under `logs`/results by the plugin. An
@@ -29,14 +30,14 @@ from typing import IO
 import pytest
 
 from . import plugin, submission
-from .build import ROOT, BuildError
+from .build import ROOT, BuildError, reference_gap
 from .labs import all_labs
 
 
 def build(task: dict) -> dict:
     """A build task: the student's kernel, or why it does not build."""
-    replace = {"paging.c": ROOT / "solutions" / "paging.c"} if task.get("reference_paging") else {}
     try:
+        replace = {"paging.c": reference_gap("paging.c")} if task.get("reference_paging") else {}
         kernel, notes = submission.build(Path(task["submission"]), Path(task["work"]), replace)
     except BuildError as e:
         return {"error": f"build failed: {e}"}

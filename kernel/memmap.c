@@ -145,7 +145,7 @@ static bool claim_table(struct memmap *m, uint32_t frame, uint32_t virt, int by)
     enum claim c = claim_of(f);
     if (c == CONFLICT)
         return true;
-    if (bit(pmm_managed_bits(), f) && !bit(pmm_used_bits(), f)) {
+    if (pmm_is_free(frame)) {
         mark(m, MARK_FREED, frame, MEMMAP_NONE, by);
         set_claim(f, CONFLICT);
         return true;
@@ -221,16 +221,16 @@ static bool claim_page(struct memmap *m, uint32_t frame, uint32_t virt, int by) 
     }
     uint32_t f = frame / PAGE_SIZE;
     enum claim c = claim_of(f);
-    bool managed = bit(pmm_managed_bits(), f);
+    bool managed = pmm_is_managed(frame);
     if (by == MEMMAP_BY_KERNEL && (!managed || c == TABLE))
         return true; // the kernel maps its own memory as it likes
     count_page(m, frame, by);
     if (c == CONFLICT)
         return true;
     enum memmap_mark_kind wrong = c == TABLE || !managed  ? MARK_KERNEL
-                                  : !bit(pmm_used_bits(), f) ? MARK_FREED
-                                  : c == PAGE               ? MARK_SHARED
-                                                            : (enum memmap_mark_kind)-1;
+                                  : pmm_is_free(frame)    ? MARK_FREED
+                                  : c == PAGE             ? MARK_SHARED
+                                                          : (enum memmap_mark_kind)-1;
     if ((int)wrong < 0) {
         set_claim(f, PAGE);
         return true;
@@ -309,7 +309,7 @@ static void classify_frames(struct memmap *m) {
             m->owners[MM_RESERVED]++, cell_flags[c] |= CELL_RESERVED;
         } else if (bit(used, f)) {
             m->owners[MM_LOST]++, cell_flags[c] |= CELL_LOST;
-            memmap_mark(m, (struct memmap_mark){MARK_LOST, addr, MEMMAP_NONE, 1, 0, 0, MEMMAP_NONE});
+            mark(m, MARK_LOST, addr, MEMMAP_NONE, 0);
         } else {
             m->owners[MM_FREE]++;
         }

@@ -139,8 +139,8 @@ def release(out: Path, force: bool) -> None:
 
 def reference_objects() -> dict[str, bytes]:
     """The reference gap files the autograder may need, built from HEAD
-    like any gap file and stripped of debug information (no line table, no
-    source names): path in the package -> contents."""
+    like any gap file and stripped of debug information (no line table;
+    only the source file's symbol stays): path in the package -> contents."""
     with tempfile.TemporaryDirectory(prefix="package-") as tmp:
         work = Path(tmp)
         source = work / "paging.c"

@@ -14,6 +14,8 @@ import time
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from grader.batch import in_shard
 from grader.build import ROOT
 from grader.gradebook import Settings, Student
@@ -78,7 +80,8 @@ def test_a_class_is_graded_resumed_and_sharded(tmp_path):
     names = sorted(rows)
     assert all(sum(in_shard(n, (k, 2)) for k in (1, 2)) == 1 for n in names), "each student in one shard"
     assert {in_shard(n, (1, 2)) for n in names} == {True, False}, "this class has students in both shards"
-    assert batch(str(subs), "--shard", "1/2", "--out", str(tmp_path / "x")).returncode == 2  # needs --seed
+    refused = batch(str(subs), "--shard", "1/2", "--out", str(tmp_path / "x"))
+    assert refused.returncode == 2 and "--shard needs --seed" in refused.stdout + refused.stderr, refused
     speed = str(Settings.load(out).speed)  # the same timeouts as the whole batch
     parts = []
     for k in (1, 2):
@@ -119,7 +122,9 @@ def kill_one(pids: list[int]) -> bool:
     """SIGKILL to the first of `pids` still there (a test's QEMU lives
     about 0.1 s); whether one got it."""
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue  # ended already, not yet reaped: a kill would change nothing
             os.kill(pid, signal.SIGKILL)
             return True
     return False
@@ -172,6 +177,7 @@ def test_an_interrupted_batch_loses_nothing_and_records_nothing_false(tmp_path):
     wait_for(lambda: kill_one(qemus_of(out)), "a QEMU of the last run, killed")
     done = subprocess.CompletedProcess(proc.args, 0, proc.communicate(timeout=600)[0], "")
     assert proc.returncode == 0, done.stdout
+    assert "was interrupted" in done.stdout and "grading it again" in done.stdout, done.stdout
     left = len(expected) - len(final)
     assert f"{len(final)} already graded" in done.stdout and f"[{left}/{left}]" in done.stdout
     assert {n: float(r["total"]) for n, r in grades(out).items()} == expected
@@ -184,8 +190,11 @@ def batch_watched(subs: Path, out: Path, *args: str, student: str = "") -> tuple
     of it (of `student`) seen running at once."""
     proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out), *args],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    most = 0
+    most, end = 0, time.monotonic() + 600  # a guard against a hung batch, not a speed limit
     while proc.poll() is None:
+        if time.monotonic() > end:
+            proc.kill()
+            pytest.fail("the batch still ran after 600 s")
         most = max(most, len(qemus_of(out, student)))
         time.sleep(0.05)
     stdout = proc.communicate()[0]

@@ -203,11 +203,6 @@ def outside_details(text: str) -> str:
     return re.sub(r"^<details>.*?^</details>", "", text, flags=re.M | re.S)
 
 
-def hint_counts() -> dict[str, int]:
-    """Lab handout -> its folded hints (the report quotes these counts)."""
-    return {lab.slug: len(folded(section(handout(lab), "Design it"))) for lab in all_labs()}
-
-
 @pytest.mark.parametrize("lab", all_labs(), ids=lambda lab: lab.slug)
 def test_design_questions_come_with_folded_hints(lab):
     """Each design question is asked, says how to test it or points on,

@@ -57,10 +57,9 @@ def test_hang_ends_at_the_timeout_with_the_last_line(boot_reference):
 
 
 def test_flood_is_stopped(boot_reference):
-    start = time.monotonic()
     result = boot_reference("selftest_flood", timeout=20)
     assert result.outcome is Outcome.FLOOD, result.message
-    assert time.monotonic() - start < 15
+    assert "serial output passed" in result.message, "stopped at the output cap, not at the timeout"
 
 
 def test_short_flood_passes(boot_reference):
