@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def run_gdb(kit: Kit, marker: Marker, work: Path) -> Session:
     port = free_port()
     qemu = Console(qemu_for_gdb(kit, marker, port))
     try:
+        _wait_listening(qemu, port)
         if marker.option("type"):
             threading.Thread(target=_type_at_prompt, args=(qemu, marker.option("type")), daemon=True).start()
         gdb = Console(["gdb", "-q", "-n", *source_path(kit, marker.option("kernel", "reference")), "-x", ".gdbinit",
@@ -108,6 +110,23 @@ def run_gdb(kit: Kit, marker: Marker, work: Path) -> Session:
     out = show_port(kit.display(out.split(f"{SEPARATOR} end", 1)[0]), port)
     header, *parts = re.split(rf"^{SEPARATOR} \d+\n", out, flags=re.M)
     return Session(header.rstrip("\n"), tuple(p.rstrip("\n") for p in parts))
+
+
+def _wait_listening(qemu: Console, port: int, bound: float = 30.0) -> None:
+    """Returns once QEMU's gdbstub listens on `port`, so that GDB started
+    next finds it on a loaded machine too. Read from /proc/net/tcp: a probe
+    connection would take the gdbstub's one client."""
+    local = f":{port:04X}"
+    end = time.monotonic() + bound
+    while time.monotonic() < end and qemu.proc.poll() is None:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                for row in Path(table).read_text().splitlines()[1:]:
+                    fields = row.split()
+                    if fields[1].endswith(local) and fields[3] == "0A":  # 0A: LISTEN
+                        return
+        time.sleep(0.01)
+    raise GenerateError(f"QEMU did not listen for GDB on port {port}:\n{qemu.text()[-2000:]}")
 
 
 def _type_at_prompt(console: Console, line: str) -> None:
