@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from . import unixsock
 
 # Layout of the `g` packet of qemu-system-i386 (target/i386/gdbstub.c): 16
 # general and segment registers, fs_base, gs_base, k_gs_base, then the control
@@ -48,12 +46,21 @@ class Stop:
     watch_addr: int = 0
 
 
-class GdbStub:
-    """One connection to `-gdb unix:PATH,server=on,wait=off` (with -S: the
-    guest waits at its first instruction until resume())."""
+def listen(path: Path) -> socket.socket:
+    """The socket QEMU's gdbstub connects to (`-gdb unix:PATH`); accept()
+    it once readable."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    sock.listen(1)
+    return sock
 
-    def __init__(self, path: Path, timeout: float = 5.0, connect_until: float | None = None) -> None:
-        self._sock = _connect(path, connect_until or time.monotonic() + timeout)
+
+class GdbStub:
+    """One connection from QEMU's gdbstub (with -S: the guest waits at its
+    first instruction until the first resume)."""
+
+    def __init__(self, sock: socket.socket, timeout: float = 5.0) -> None:
+        self._sock = sock
         self._sock.settimeout(timeout)
         self._buf = b""
         self._phys = False
@@ -170,14 +177,6 @@ class GdbStub:
 
     def read_words(self, addr: int, count: int, physical: bool = False) -> list[int]:
         return list(struct.unpack(f"<{count}I", self.read(addr, 4 * count, physical)))
-
-
-def _connect(path: Path, until: float) -> socket.socket:
-    """Connects, waiting for QEMU to create the socket."""
-    sock = unixsock.connect(path, until)
-    if sock is None:
-        raise GdbError(f"no gdbstub socket at {path}")
-    return sock
 
 
 def breakpoint_packet(addr: int, insert: bool = True) -> bytes:

@@ -63,6 +63,28 @@ class Range:
 
 
 @dataclass(frozen=True)
+class TrustedSpan:
+    """Trusted ranges close together, read from the guest in one go: the
+    ELF's bytes there, and the holes between them (gap code or data: zeros
+    here, skipped when compared)."""
+
+    range: Range
+    want: bytes
+    holes: tuple[Range, ...]
+
+    def changes(self, got: bytes) -> tuple[int, int] | None:
+        """(address of the first changed trusted byte, number of changed
+        trusted bytes) of `got` read from the span, or None: unchanged."""
+        seen = bytearray(got)
+        for h in self.holes:
+            seen[h.start - self.range.start:h.end - self.range.start] = bytes(h.size)
+        if seen == self.want:
+            return None
+        changed = [i for i, (a, b) in enumerate(zip(seen, self.want)) if a != b]
+        return self.range.start + changed[0], len(changed)
+
+
+@dataclass(frozen=True)
 class KernelMap:
     elf: Elf
     functions: tuple[Function, ...]  # sorted by start
@@ -73,8 +95,7 @@ class KernelMap:
     references: dict[int, frozenset[int]]  # trusted function -> functions it calls or takes the address of
     gap_calls: tuple[tuple[int, int], ...]  # (call, return address) of each call from trusted into gap code
     image: Range  # _kernel_start.._kernel_end: must translate to itself
-    trusted: tuple[Range, ...]  # compared with the ELF at each pass
-    trusted_spans: tuple[Range, ...]  # the trusted ranges, joined across small holes: one read each
+    trusted_spans: tuple[TrustedSpan, ...]  # what is compared with the ELF at each pass
     read_only: tuple[Range, ...]  # .text, .rodata, .ksyms (gap parts too): nobody writes them
     trusted_code: Range
     symbol_table: Range  # .ksyms
@@ -164,7 +185,7 @@ def _build(elf: Elf) -> KernelMap:
         arm_point=elf.symbol(ARM_POINT).value, pass_sites=pass_sites, references=references,
         gap_calls=tuple(sorted(gap_calls)),
         image=Range(elf.symbol("_kernel_start").value, elf.symbol("_kernel_end").value),
-        trusted=trusted, trusted_spans=_joined(trusted, hole=4096),
+        trusted_spans=tuple(_span(elf, span, trusted) for span in _joined(trusted, hole=4096)),
         read_only=read_only, trusted_code=Range(text.start, gap_text.start), symbol_table=read_only[2],
         settled={what: _object(elf, file, name) for file, name, what in SETTLED_TABLES},
         stack=Range(elf.symbol("kernel_stack_bottom").value, elf.symbol("kernel_stack_top").value))
@@ -252,6 +273,15 @@ def _joined(ranges: tuple[Range, ...], hole: int) -> tuple[Range, ...]:
         else:
             out.append(r)
     return tuple(out)
+
+
+def _span(elf: Elf, span: Range, trusted: tuple[Range, ...]) -> TrustedSpan:
+    inside = [r for r in trusted if r.start in span]
+    want = bytearray(span.size)
+    for r in inside:
+        want[r.start - span.start:r.end - span.start] = elf.view(r.start, r.size)
+    holes = tuple(Range(a.end, b.start) for a, b in zip(inside, inside[1:]) if b.start > a.end)
+    return TrustedSpan(span, bytes(want), holes)
 
 
 def _object(elf: Elf, file: str, name: str) -> Range:

@@ -43,7 +43,6 @@ from .fwcfg import FwCfgTrace
 from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub, breakpoint_packet, expect_ok, watchpoint_packet
 from .guest import Halted, Inspector, Memory
 from .kernelmap import ARM_POINT, IDT, SYMBOL_TABLE_READER, Function, KernelMap, Range
-from .qmp import QmpError
 
 PAGE = 4096
 CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
@@ -53,7 +52,7 @@ _STACK_WINDOW = 2032  # bytes of stack read at once: one gdbstub packet
 
 
 class ObserverError(Exception):
-    """The gdbstub or QMP failed while the guest was stopped."""
+    """The gdbstub, or reading QEMU's memory, failed while the guest was stopped."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,6 @@ class Observer:
             for f in k.pass_functions(self.test):
                 self._add(f.start, "entry")
         expect_ok(self.gdb.exchange([breakpoint_packet(addr) for addr in self._roles], resume=True))
-        self.memory.connect()  # while the guest boots
 
     def _add(self, addr: int, role: str) -> None:
         self._roles.setdefault(addr, set()).add(role)
@@ -136,7 +134,7 @@ class Observer:
                 return False
             expect_ok(self.gdb.exchange(packets, resume=True))
             return False
-        except (GdbError, QmpError, OSError) as e:
+        except (GdbError, OSError) as e:
             raise ObserverError(str(e)) from e
 
     def finish(self) -> None:
@@ -306,14 +304,10 @@ class Observer:
             page = self._first_moved_page(regs["cr3"] & ~0xFFF, regs["cr4"] & CR4_PSE != 0)
             if page is not None:
                 return Refusal("tampered", f"page {page:#010x} of the kernel image does not map to itself")
-        spans = {span: memoryview(self.memory.read(span.start, span.size)) for span in k.trusted_spans}
-        for r in k.trusted:
-            span = next(s for s in spans if r.start in s)
-            got = spans[span][r.start - span.start:r.end - span.start]
-            want = k.elf.view(r.start, r.size)
-            if got != want:
-                at = r.start + next(i for i in range(r.size) if got[i] != want[i])
-                changed = sum(a != b for a, b in zip(got, want))
+        for span in k.trusted_spans:
+            changes = span.changes(self.memory.read(span.range.start, span.range.size))
+            if changes:
+                at, changed = changes
                 return Refusal("tampered", f"the kernel's trusted code or read-only data changed while the test "
                                            f"ran: {changed} bytes, the first at {k.where(at)}")
         return None

@@ -18,7 +18,9 @@ import contextlib
 import functools
 import os
 import re
+import select
 import selectors
+import socket
 import shutil
 import subprocess
 import tempfile
@@ -30,12 +32,12 @@ from typing import Sequence
 
 from . import protocol
 from .callwatch import CallCounts
+from . import gdbstub
 from .gdbstub import GdbError, GdbStub
 from .kernelmap import KernelMap
 from .fwcfg import FW_CFG_EVENT, FwCfgTrace
 from .guest import Inspector, Memory
 from .observer import Observer, ObserverError
-from .qmp import QmpError
 
 QEMU = "qemu-system-i386"
 # Serial output beyond this is a flood. The UART moves about 70 KB/s under
@@ -105,7 +107,9 @@ class RunRequest:
     def argv(self, qmp_socket: Path | None = None, gdb_socket: Path | None = None,
              trace_log: Path | None = None, plugin: Sequence[str] = ()) -> list[str]:
         """The QEMU command line; with `gdb_socket`, paused at the first
-        instruction with the grader's gdbstub there; with `trace_log`, the
+        instruction, its gdbstub connected to the grader listening there
+        (QEMU connects as it starts: nobody waits for a socket to appear);
+        with `qmp_socket`, a QMP monitor there; with `trace_log`, the
         fw_cfg items the guest selects traced into it; `plugin`: the
         arguments that load a TCG plugin."""
         boot = ["-cdrom", str(self.iso)] if self.iso else [*fast_firmware(), "-kernel", str(self.kernel),
@@ -120,7 +124,7 @@ class RunRequest:
         if qmp_socket:
             argv += ["-qmp", f"unix:{qmp_socket},server=on,wait=off"]
         if gdb_socket:
-            argv += ["-S", "-gdb", f"unix:{gdb_socket},server=on,wait=off"]
+            argv += ["-S", "-gdb", f"unix:{gdb_socket}"]
         if self.exception_log:
             argv += ["-d", "int,cpu_reset", "-D", str(self.exception_log)]
         elif trace_log:
@@ -173,7 +177,8 @@ class _Boot:
         req = self.request
         kernel = KernelMap.load(req.kernel) if req.test else None
         with tempfile.TemporaryDirectory(prefix="kq") as tmp:
-            paths = {name: Path(tmp) / name for name in ("gdb", "qmp", "trace")} if kernel else {}
+            paths = {name: Path(tmp) / name for name in ("gdb", "trace")} if kernel else {}
+            listener = gdbstub.listen(paths["gdb"]) if kernel else None
             trace = None
             if kernel and not req.exception_log:  # (that log takes QEMU's -D)
                 os.mkfifo(paths["trace"])
@@ -184,14 +189,14 @@ class _Boot:
             calls = CallCounts.create(Path(tmp), kernel.gap_calls) if counted else None
             start = time.monotonic()
             try:
-                proc = subprocess.Popen(req.argv(paths.get("qmp"), paths.get("gdb"), trace and paths["trace"],
+                proc = subprocess.Popen(req.argv(None, paths.get("gdb"), trace and paths["trace"],
                                                  calls.argv if calls else ()),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         bufsize=0)
             except FileNotFoundError:
                 return self._result(Outcome.QEMU_ERROR, f"{QEMU} not found: run 'make deps'", None, 0.0, "")
             try:
-                if not kernel or self._observe(proc, kernel, paths, trace, calls, start):
+                if not kernel or self._observe(proc, kernel, listener, trace, calls, start):
                     self._pump(proc, start, trace)
                 if self._ends_by_itself():
                     proc.wait(timeout=5)  # the serial port closed: QEMU is exiting
@@ -210,6 +215,8 @@ class _Boot:
                     while trace.feed():
                         pass
                     os.close(trace.fd)
+                if listener:
+                    listener.close()
                 if self.observer:
                     self.observer.gdb.close()
                     self.observer.finish()
@@ -226,24 +233,24 @@ class _Boot:
         refused = self.observer is not None and self.observer.refusal is not None
         return self.killed_for is None and self.lost is None and not refused
 
-    def _observe(self, proc: subprocess.Popen, kernel: KernelMap, paths: dict[str, Path], trace: FwCfgTrace | None,
-                 calls: CallCounts | None, start: float) -> bool:
-        """Connects to the paused QEMU's gdbstub and starts watching; False
-        when QEMU is gone before that (its exit status tells why)."""
+    def _observe(self, proc: subprocess.Popen, kernel: KernelMap, listener: socket.socket,
+                 trace: FwCfgTrace | None, calls: CallCounts | None, start: float) -> bool:
+        """Takes the paused QEMU's gdbstub connection and starts watching;
+        False when QEMU is gone before that (its exit status tells why)."""
         deadline = start + self.request.timeout
-        while not paths["gdb"].exists():
+        while not select.select([listener], [], [], 0.05)[0]:
             if proc.poll() is not None:
                 return False
             if time.monotonic() > deadline:
                 self.killed_for = Outcome.TIMEOUT
                 return False
-            time.sleep(0.0005)
         try:
-            gdb = GdbStub(paths["gdb"], connect_until=deadline)
-            self.observer = Observer(gdb, kernel, self.request.test or "", Memory(gdb, paths["qmp"]),
-                                     self.request.inspect, trace, calls)
+            gdb = GdbStub(listener.accept()[0])
+            memory = Memory(gdb, proc.pid, self.request.mem_mb << 20)
+            self.observer = Observer(gdb, kernel, self.request.test or "", memory, self.request.inspect, trace,
+                                     calls)
             self.observer.start()
-        except (GdbError, QmpError, OSError) as e:
+        except (GdbError, OSError) as e:
             self.lost = f"could not start watching the guest: {e}"
             return False
         return True

@@ -15,7 +15,7 @@ from grader import qemu, replay
 from grader.inspect import identity_map_problems
 from grader.kernelmap import Function, KernelMap, KernelMapError, check_passes_placed
 from grader.labs import all_labs
-from grader.guest import Halted
+from grader.guest import Halted, Memory
 from grader.qemu import Outcome
 
 MIB = 1 << 20
@@ -116,6 +116,41 @@ def test_identity_check_needs_the_directory_the_test_started_with(reference_kern
                                                     "0x00200000 at the pass"]
 
 
+# ---- Reading guest memory at a stop ------------------------------------------
+
+def test_large_reads_come_straight_from_qemus_memory(reference_kernel):
+    seen = {}
+
+    def inspect(halted: Halted) -> list[str]:
+        seen["direct"] = halted.memory.direct
+        for way in ("host", "gdb"):
+            seen[way] = halted.memory.read(0x100000, 64 << 10, through=way)
+        return []
+
+    result = qemu.run(qemu.RunRequest(reference_kernel, "selftest_pass", {}, mem_mb=32, timeout=10, inspect=inspect))
+    assert result.outcome is Outcome.PASS, result.message
+    assert seen["direct"], "QEMU's memory is readable here: large reads skip the gdbstub"
+    assert seen["host"] == seen["gdb"] and seen["host"][:12] == KernelMap.load(reference_kernel).elf.bytes_at(
+        0x100000, 12)
+
+
+class FakeGdb:
+    """The gdbstub's physical reads: each byte is its address's low byte."""
+
+    def read(self, addr: int, size: int, physical: bool = False) -> bytes:
+        assert physical
+        return bytes((addr + i) & 0xFF for i in range(size))
+
+
+@pytest.mark.parametrize("pid, ram", [(0, 32 * MIB), (os.getpid(), 12345)], ids=["unreadable", "no such mapping"])
+def test_reads_go_through_the_gdbstub_when_qemus_memory_is_out_of_reach(pid, ram):
+    memory = Memory(FakeGdb(), pid, ram)
+    assert not memory.direct
+    assert memory.read(0x100000, 64 << 10) == FakeGdb().read(0x100000, 64 << 10, physical=True)
+    with pytest.raises(OSError, match="cannot be read"):
+        memory.read(0x100000, 64 << 10, through="host")
+
+
 # ---- Flags on the kit's own code: none ---------------------------------------
 
 @pytest.mark.parametrize("test", ["translate", "heap_free", "clone_deep_copy", "fork_memory", "wait_killed"])
@@ -160,7 +195,7 @@ def test_qemu_killed_while_stopped_at_the_pass_is_a_verdict(reference_kernel, tm
                     os.kill(int(pid), signal.SIGKILL)
             except OSError:
                 continue
-        halted.memory.read(0x100000, 64 << 10)  # QMP, to a QEMU that is gone
+        halted.memory.read(0x100000, 64 << 10)  # from a QEMU that is gone
         return []
 
     result = qemu.run(qemu.RunRequest(kernel, "selftest_pass", {}, mem_mb=32, timeout=10, inspect=kill_qemu))
