@@ -26,8 +26,23 @@ class Memory:
         self._gdb = gdb
         self._pid = pid
         self._ram_bytes = ram_bytes
-        self._looked = False
-        self._host: tuple[int, int] | None = None  # QEMU's memory (fd), and guest RAM's address in it
+        self._fd: int | None = None  # QEMU's memory
+        self._candidates: list[int] | None = None  # where guest RAM may be in it (None: not looked yet)
+        self._ram: int | None = None  # where it is, once checked
+        self._checked = False
+
+    def prepare(self) -> None:
+        """Lists QEMU's mappings that may hold guest RAM: the anonymous ones
+        of exactly its size. Call it while the guest runs: it costs about a
+        millisecond, which a stop would add to the boot."""
+        self._candidates = []
+        try:
+            self._fd = os.open(f"/proc/{self._pid}/mem", os.O_RDONLY)
+            with open(f"/proc/{self._pid}/maps") as maps:
+                self._candidates = [int(f[0].split("-")[0], 16) for f in map(str.split, maps)
+                                    if len(f) == 5 and f[1] == "rw-p" and f[4] == "0" and _size(f[0]) == self._ram_bytes]
+        except OSError:  # the host does not let the grader read QEMU's memory
+            pass
 
     def read(self, addr: int, size: int, through: str = "") -> bytes:
         """`size` bytes at physical `addr`; `through` "gdb" or "host"
@@ -39,57 +54,46 @@ class Memory:
             return self._gdb.read(addr, size, physical=True)
         if not self.direct:
             raise OSError("QEMU's memory cannot be read on this host")
-        fd, ram = self._host
-        data = os.pread(fd, size, ram + addr)
+        assert self._fd is not None and self._ram is not None
+        data = os.pread(self._fd, size, self._ram + addr)
         if len(data) != size:
             raise OSError(f"QEMU's memory at guest address {addr:#x}: {len(data)} of {size} bytes")
         return data
 
     @property
     def direct(self) -> bool:
-        """True when large reads come straight from QEMU's memory."""
-        return self._guest_ram() is not None
+        """True when large reads come straight from QEMU's memory: the one
+        candidate mapping whose bytes at 1 MiB are those the gdbstub reads
+        there (checked once, with the guest stopped)."""
+        if not self._checked:
+            self._checked = True
+            if self._candidates is None:
+                self.prepare()
+            probe = self._gdb.read(_HIGH_MEMORY, _PROBE, physical=True) if self._candidates else b""
+            found = [ram for ram in self._candidates or () if any(probe) and self._pread(_PROBE, ram + _HIGH_MEMORY)
+                     == probe]
+            self._ram = found[0] if len(found) == 1 else None
+        return self._ram is not None
 
     def words(self, addr: int, count: int) -> list[int]:
         data = self.read(addr, 4 * count)
         return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
 
     def close(self) -> None:
-        if self._host:
-            os.close(self._host[0])
+        if self._fd is not None:
+            os.close(self._fd)
 
-    def _guest_ram(self) -> tuple[int, int] | None:
-        """QEMU's memory and guest RAM's address in it, found once: the one
-        anonymous mapping of exactly the RAM's size whose bytes at 1 MiB are
-        those the gdbstub reads there (None when QEMU's memory cannot be read)."""
-        if not self._looked:
-            self._looked = True
-            try:
-                fd = os.open(f"/proc/{self._pid}/mem", os.O_RDONLY)
-            except OSError:
-                return None
-            with open(f"/proc/{self._pid}/maps") as maps:
-                starts = [int(f[0].split("-")[0], 16) for f in map(str.split, maps)
-                          if len(f) == 5 and f[1] == "rw-p" and f[4] == "0" and _size(f[0]) == self._ram_bytes]
-            probe = self._gdb.read(_HIGH_MEMORY, _PROBE, physical=True)
-            found = [start for start in starts if any(probe) and _pread(fd, _PROBE, start + _HIGH_MEMORY) == probe]
-            if len(found) == 1:
-                self._host = (fd, found[0])
-            else:
-                os.close(fd)
-        return self._host
+    def _pread(self, size: int, at: int) -> bytes:
+        assert self._fd is not None
+        try:
+            return os.pread(self._fd, size, at)
+        except OSError:  # the host does not let the grader read QEMU's memory
+            return b""
 
 
 def _size(span: str) -> int:
     start, end = span.split("-")
     return int(end, 16) - int(start, 16)
-
-
-def _pread(fd: int, size: int, at: int) -> bytes:
-    try:
-        return os.pread(fd, size, at)
-    except OSError:  # the host refuses to let the grader read QEMU's memory
-        return b""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,14 @@ from .labs import all_labs
 
 PASS_POINT = "harness_pass"  # the trusted pass point: a test passes when the grader stops here
 ARM_POINT = "harness_run_stage"  # first called before any lab code runs (kernel/main.c)
+START_POINT = "harness_start_test"  # calls the selected test (kernel/harness.c)
+STOP_WORDS = "harness_stops"  # read where the grader stops the guest (kernel/harness.c)
+STOP_ARM, STOP_START, STOP_PASS = 0, 4, 8  # their byte offsets
+# The code of the stops the observer needs the stack of (kernel/harness.c), the
+# stop word's address left out: "cmpl $0, word" (83 3d word 00), then the rest.
+START_CODE = (bytes.fromhex("5589e5833d"), bytes.fromhex("00ff5508"))  # then call *8(%ebp)
+PASS_CODE = (bytes.fromhex("833d"), bytes.fromhex("00"))
+START_FRAME = 4  # the test's ESP at its first instruction: ESP at the start stop - 4
 SYMBOL_TABLE_READER = "print_backtrace"  # the one trusted reader of .ksyms (panics)
 # Trusted tables nothing writes once the labs may run: (source file, symbol, what it is).
 # (Not the GDT: the CPU itself sets the accessed bit of a descriptor it loads.)
@@ -88,9 +96,13 @@ class TrustedSpan:
 class KernelMap:
     elf: Elf
     functions: tuple[Function, ...]  # sorted by start
+    starts: tuple[int, ...]  # their starts
     tests: dict[str, int]  # harness test name -> its function's address
     pass_point: int
     arm_point: int
+    stop_words: int  # harness_stops: the stop words at STOP_ARM, STOP_START, STOP_PASS
+    start_stop: int  # the EIP of the start stop (right after harness_start_test reads its word)
+    pass_stop: int  # the EIP of the pass stop (harness_pass)
     pass_sites: dict[int, Function]  # return address of each `call harness_pass` -> the calling function
     references: dict[int, frozenset[int]]  # trusted function -> functions it calls or takes the address of
     gap_calls: tuple[tuple[int, int], ...]  # (call, return address) of each call from trusted into gap code
@@ -109,7 +121,7 @@ class KernelMap:
         return _load(path.resolve(), st.st_mtime_ns, st.st_size)
 
     def function_at(self, addr: int) -> Function | None:
-        i = bisect.bisect_right(self.functions, addr, key=lambda f: f.start) - 1
+        i = bisect.bisect_right(self.starts, addr) - 1
         return self.functions[i] if i >= 0 and addr < self.functions[i].end else None
 
     def where(self, addr: int) -> str:
@@ -180,9 +192,13 @@ def _build(elf: Elf) -> KernelMap:
             gap_calls += [(ret - 5, ret) for ret, to in calls if to in gap_text]
     tests = _tests(elf)
     check_passes_placed(elf, tests, pass_sites)
+    stop_words = elf.symbol(STOP_WORDS).value
     return KernelMap(
-        elf=elf, functions=functions, tests=tests, pass_point=pass_point,
-        arm_point=elf.symbol(ARM_POINT).value, pass_sites=pass_sites, references=references,
+        elf=elf, functions=functions, starts=tuple(f.start for f in functions), tests=tests, pass_point=pass_point,
+        arm_point=elf.symbol(ARM_POINT).value, stop_words=stop_words,
+        start_stop=_stop_after(elf, elf.symbol(START_POINT).value, START_CODE, stop_words + STOP_START),
+        pass_stop=_stop_after(elf, pass_point, PASS_CODE, stop_words + STOP_PASS),
+        pass_sites=pass_sites, references=references,
         gap_calls=tuple(sorted(gap_calls)),
         image=Range(elf.symbol("_kernel_start").value, elf.symbol("_kernel_end").value),
         trusted_spans=tuple(_span(elf, span, trusted) for span in _joined(trusted, hole=4096)),
@@ -214,13 +230,23 @@ def _functions(elf: Elf, gap_text: Range) -> tuple[Function, ...]:
     return tuple(out)
 
 
+def _stop_after(elf: Elf, function: int, code: tuple[bytes, bytes], word: int) -> int:
+    """The EIP at the stop of `function`: right after its read of `word`
+    (the guest stops after the instruction that reads a watched word)."""
+    want = code[0] + word.to_bytes(4, "little") + code[1]
+    if elf.bytes_at(function, len(want)) != want:
+        raise KernelMapError(f"the code at {function:#x} is not the stop grader/kernelmap.py expects: see the "
+                             "assembly in kernel/harness.c")
+    return function + len(code[0]) + 5
+
+
 def check_passes_placed(elf: Elf, tests: dict[str, int], pass_sites: dict[int, Function]) -> None:
-    """Every function the observer may keep a breakpoint in (a test's own,
-    one that calls harness_pass) lies on the pages kept for them: elsewhere
-    its breakpoint would slow QEMU on everything sharing its page."""
+    """Every function other than a test's own that calls harness_pass (the
+    observer keeps a breakpoint at its start until it runs) lies on the
+    pages kept for them: elsewhere its breakpoint would slow QEMU on
+    everything sharing its page."""
     passes = Range(elf.symbol("__harness_passes_start").value, elf.symbol("__harness_passes_end").value)
-    loose = sorted({f.name for f in pass_sites.values() if f.start not in passes} |
-                   {name for name, run in tests.items() if run not in passes})
+    loose = sorted(f.name for f in pass_sites.values() if f.start not in passes and f.start not in tests.values())
     if loose:
         raise KernelMapError(f"{', '.join(loose[:5])}: a function that calls harness_pass() must be marked "
                              "HARNESS_PASSES (kernel/harness.h)")

@@ -1,14 +1,20 @@
 """The grader's own eyes on one boot: a test passes only when the grader
 sees it pass, through QEMU's gdbstub.
 
-Before the guest runs its first instruction, the observer sets breakpoints
-(under TCG the guest cannot see them) at:
+Before the guest runs its first instruction, the observer sets read
+watchpoints (under TCG the guest cannot see them) on the harness's stop
+words, which trusted code reads:
 
-- harness_run_stage, which kmain reaches before any lab code: there the
+- in harness_run_stage, which kmain reaches before any lab code: there the
   observer arms the watchpoints behind the review flags;
-- the selected test's function and each trusted function that may pass it
-  (kernelmap.pass_functions): each records the frame it starts;
-- harness_pass, the trusted pass point.
+- in harness_start_test, right before it calls the test's function: the
+  frame the test starts with;
+- in harness_pass, the trusted pass point;
+
+and a breakpoint at each other trusted function that may pass the test (a
+scheduler hook, kernelmap.pass_functions): the frame it starts with.
+(QEMU throws away all the code it has translated at every breakpoint stop,
+not at a watchpoint's: translating it again costs about a millisecond.)
 
 At the harness_pass stop a pass counts only when all of these hold:
 
@@ -16,7 +22,7 @@ At the harness_pass stop a pass counts only when all of these hold:
    may pass this test, and the caller's frame is the one the grader saw
    that function start (a fake stack or a jump into its middle from
    elsewhere fails);
-2. the test's function started, called by harness_run_stage;
+2. the test's function started, called by harness_start_test;
 3. the kernel image translates to itself (paging walked from outside), and
    every trusted byte of .text, .rodata and .ksyms equals the ELF's, read
    from guest physical memory;
@@ -42,7 +48,8 @@ from .callwatch import CallCounts
 from .fwcfg import FwCfgTrace
 from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub, breakpoint_packet, expect_ok, watchpoint_packet
 from .guest import Halted, Inspector, Memory
-from .kernelmap import ARM_POINT, IDT, SYMBOL_TABLE_READER, Function, KernelMap, Range
+from .kernelmap import (IDT, START_FRAME, STOP_ARM, STOP_PASS, STOP_START, SYMBOL_TABLE_READER, Function, KernelMap,
+                        Range)
 
 PAGE = 4096
 CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
@@ -84,54 +91,49 @@ class Observer:
     passed: bool = False
     refusal: Refusal | None = None
     flags: list[str] = field(default_factory=list)
-    _roles: dict[int, set[str]] = field(default_factory=dict)  # breakpoint address -> "arm", "entry", "pass"
-    _entries: dict[int, tuple[int, int]] = field(default_factory=dict)  # function -> (ESP at entry, order)
-    _test_started_by: int | None = None  # return address of the test function's entry
+    _hooks: set[int] = field(default_factory=set)  # breakpoints not yet reached
+    _entries: dict[int, tuple[int, int]] = field(default_factory=dict)  # function -> (ESP at entry, stop number)
+    _stops: int = 0
     _test_cr3: int = 0
     _watches: list[_Watch] = field(default_factory=list)
     _stack: _StackWindow | None = None  # the stack at the current stop
 
     def start(self) -> None:
-        """Sets the breakpoints and lets the guest run its first instruction."""
+        """Sets the stops and lets the guest run its first instruction."""
         k = self.kernel
-        self._add(k.arm_point, "arm")
-        self._add(k.pass_point, "pass")
         if self.test in k.tests:
-            self._add(k.tests[self.test], "entry")
-            for f in k.pass_functions(self.test):
-                self._add(f.start, "entry")
-        expect_ok(self.gdb.exchange([breakpoint_packet(addr) for addr in self._roles], resume=True))
-
-    def _add(self, addr: int, role: str) -> None:
-        self._roles.setdefault(addr, set()).add(role)
+            self._hooks = {f.start for f in k.pass_functions(self.test)} - {k.tests[self.test]}
+        stops = [watchpoint_packet(READ_WATCH, k.stop_words + word, 4) for word in (STOP_ARM, STOP_START, STOP_PASS)]
+        expect_ok(self.gdb.exchange([*stops, *map(breakpoint_packet, self._hooks)], resume=True))
+        self.memory.prepare()  # while the guest boots
 
     def on_stop(self) -> bool:
         """Handles the stop the gdbstub just reported and resumes the guest;
         True when the boot is over (a pass that does not count). Raises
         GdbError when QEMU went away (EOF while the guest ran: it exited)."""
         stop = self.gdb.wait_stop()
+        self._stops += 1
         try:
             regs = self.gdb.registers()
-            if stop.watch is not None:
-                packets = self._on_watch(stop.watch, stop.watch_addr, regs)
-            else:
-                roles = self._roles.pop(regs["eip"], set())
-                if not roles:
-                    raise ObserverError(f"the guest stopped at {regs['eip']:#x}, where no breakpoint is")
-                if "pass" in roles:
-                    self._on_pass(regs)
-                    if self.refusal:
-                        return True
-                # An entry needs its return address: read with the packets that resume.
-                entry = [b"m%x,4" % regs["esp"]] if "entry" in roles else []
-                packets = [*entry, breakpoint_packet(regs["eip"], insert=False)]
-                if "arm" in roles:
-                    packets += self._arm()
-                replies = self.gdb.exchange(packets, resume=True)
-                if entry:
-                    self._on_entry(regs, int.from_bytes(bytes.fromhex(replies.pop(0).decode()), "little"))
-                expect_ok(replies)
+            word = stop.watch_addr - self.kernel.stop_words if stop.watch == READ_WATCH else -1
+            if stop.watch is None:
+                packets = self._on_hook(regs)
+            elif word == STOP_ARM and self._trusted_stop(regs, word):
+                packets = [watchpoint_packet(READ_WATCH, stop.watch_addr, 4, insert=False), *self._arm()]
+            elif word == STOP_START and self._trusted_stop(regs, word):
+                # The function it starts: read with the packets that resume.
+                replies = self.gdb.exchange([b"m%x,4" % (regs["ebp"] + 8)], resume=True)
+                self._on_start(regs, int.from_bytes(bytes.fromhex(replies[0].decode()), "little"))
                 return False
+            elif word == STOP_PASS and self._trusted_stop(regs, word):
+                self._on_pass(regs)
+                if self.refusal:
+                    return True
+                packets = []
+            elif word in (STOP_ARM, STOP_START, STOP_PASS):
+                packets = self._foreign_stop_read(regs)
+            else:
+                packets = self._on_watch(stop.watch, stop.watch_addr, regs)
             expect_ok(self.gdb.exchange(packets, resume=True))
             return False
         except (GdbError, OSError) as e:
@@ -196,11 +198,38 @@ class Observer:
 
     # ---- Entries and the pass ------------------------------------------------
 
-    def _on_entry(self, regs: dict[str, int], returns_to: int) -> None:
-        eip, esp = regs["eip"], regs["esp"]
-        self._entries[eip] = (esp, len(self._entries))
-        if eip == self.kernel.tests.get(self.test):
-            self._test_started_by = returns_to
+    def _trusted_stop(self, regs: dict[str, int], word: int) -> bool:
+        """True when the stop word was read where the harness reads it
+        (anything else reading it is an access to watch, see _arm)."""
+        k = self.kernel
+        if word == STOP_ARM:
+            reader = k.function_at(regs["eip"] - 1)
+            return reader is not None and reader.start == k.arm_point
+        return regs["eip"] == (k.start_stop if word == STOP_START else k.pass_stop)
+
+    def _foreign_stop_read(self, regs: dict[str, int]) -> list[bytes]:
+        """A stop word read other than where the harness reads it: flagged
+        once (the watchpoint stays, for the harness's own stops)."""
+        flag = f"read the harness's stop words, which only the harness reads ({self._culprit(self._backtrace(regs))})"
+        if not any(f.startswith(flag.split(" (")[0]) for f in self.flags):
+            self.flags.append(flag)
+        return []
+
+    def _on_hook(self, regs: dict[str, int]) -> list[bytes]:
+        """A breakpoint at a hook that may pass the test: the frame it
+        starts with (returns the packet that removes the breakpoint)."""
+        eip = regs["eip"]
+        if eip not in self._hooks:
+            raise ObserverError(f"the guest stopped at {eip:#x}, where no breakpoint is")
+        self._hooks.remove(eip)
+        self._entries[eip] = (regs["esp"], self._stops)
+        return [breakpoint_packet(eip, insert=False)]
+
+    def _on_start(self, regs: dict[str, int], function: int) -> None:
+        """harness_start_test is about to call `function`: when it is the
+        test's, the test starts with ESP START_FRAME bytes lower."""
+        if function == self.kernel.tests.get(self.test):
+            self._entries[function] = (regs["esp"] - START_FRAME, self._stops)
             self._test_cr3 = regs["cr3"]
 
     def _on_pass(self, regs: dict[str, int]) -> None:
@@ -233,10 +262,6 @@ class Observer:
         test = k.tests[self.test]
         if test not in self._entries:
             return Refusal("forged", f"harness_pass was called before the test's function {self.test} started")
-        caller = k.function_at(self._test_started_by - 1) if self._test_started_by else None
-        if caller is None or caller.name != ARM_POINT:
-            return Refusal("forged", f"the test's function {self.test} was called from "
-                                     f"{k.where((self._test_started_by or 1) - 1)}, not by the harness")
         if site.start not in self._entries or self._entries[site.start][1] < self._entries[test][1]:
             return Refusal("forged", f"harness_pass was called from {site.name}, which the grader never saw start "
                                      "during this test (a jump into its middle)")
@@ -251,14 +276,14 @@ class Observer:
         code can then run in the middle of any trusted function."""
         k = self.kernel
         idt = k.settled[IDT]
-        table = self.memory.read(idt.start, idt.size)
-        for vector in range(idt.size // 8):
-            low, _, _, kind, high = struct.unpack_from("<HHBBH", table, 8 * vector)
-            handler = low | high << 16
-            if kind & 0x80 and not k.is_trusted_code(handler):
-                return Refusal("forged", f"interrupt vector {vector} leads to {k.where(handler)}, outside the "
-                                         "kernel's trusted code: gap code could run inside trusted code")
-        return None
+        gates = struct.iter_unpack("<HHBBH", self.memory.read(idt.start, idt.size))
+        handlers = {vector: low | high << 16 for vector, (low, _, _, kind, high) in enumerate(gates) if kind & 0x80}
+        trusted = {h for h in set(handlers.values()) if k.is_trusted_code(h)}
+        vector = next((v for v, h in handlers.items() if h not in trusted), None)
+        if vector is None:
+            return None
+        return Refusal("forged", f"interrupt vector {vector} leads to {k.where(handlers[vector])}, outside the "
+                                 "kernel's trusted code: gap code could run inside trusted code")
 
     def _unreturned_call(self, regs: dict[str, int]) -> Refusal | None:
         """A call into gap code that did not come back to its return site,

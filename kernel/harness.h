@@ -22,16 +22,14 @@ struct harness_test {
 };
 
 // Marks a function other than a test's own that calls harness_pass() (a
-// scheduler hook, say). The grader keeps a breakpoint at the entry of each
-// function that may pass the running test until it runs, and QEMU runs a
-// page holding a breakpoint one instruction at a time: these functions and
-// the tests' own, each run once a boot, get pages of their own
-// (kernel/linker.ld). grader/kernelmap.py refuses a kernel where a function
-// that calls harness_pass() lacks the mark.
+// scheduler hook, say). The grader keeps a breakpoint at its entry until it
+// runs, and QEMU runs a page holding a breakpoint one instruction at a time:
+// these functions get pages of their own (kernel/linker.ld).
+// grader/kernelmap.py refuses a kernel where such a function lacks the mark.
 #define HARNESS_PASSES __attribute__((section(".text.harness_passes")))
 
 #define HARNESS_DEFINE(fn, param_names, when)                                                           \
-    static HARNESS_PASSES void fn(void);                                                                \
+    static void fn(void);                                                                               \
     static const struct harness_test fn##_entry __attribute__((used, section(".harness_tests"),       \
                                                                aligned(4))) = {#fn, param_names, when, \
                                                                                fn};                   \

@@ -50,18 +50,28 @@ def test_gap_code_sits_after_the_trusted_code(reference_kernel):
     assert kernel.gap_calls and all(kernel.function_at(call).trusted for call, _ in kernel.gap_calls)
 
 
-def test_functions_that_may_pass_have_pages_of_their_own(reference_kernel):
-    """Their entry breakpoints stay armed while the test runs, and QEMU runs
-    a page holding one an instruction at a time: nothing else shares it."""
+def test_hooks_that_may_pass_have_pages_of_their_own(reference_kernel):
+    """Their entry breakpoints stay armed until they run, and QEMU runs a
+    page holding one an instruction at a time: nothing else shares it."""
     kernel = KernelMap.load(reference_kernel)
     start, end = (kernel.elf.symbol(f"__harness_passes_{edge}").value for edge in ("start", "end"))
-    may_pass = set(kernel.tests.values()) | {f.start for f in kernel.pass_sites.values()}
-    assert {f.start for f in kernel.functions if start <= f.start < end} == may_pass
+    hooks = {f.start for f in kernel.pass_sites.values()} - set(kernel.tests.values())
+    assert hooks, "tests hand hooks to the scheduler"
+    assert {f.start for f in kernel.functions if start <= f.start < end} == hooks
     assert start % 4096 == 0 and end % 4096 == 0
     unmarked = Function("nprocs_tap", end + 16, end + 64, "checks.c", True)
     check_passes_placed(kernel.elf, kernel.tests, kernel.pass_sites)
     with pytest.raises(KernelMapError, match=r"^nprocs_tap: .* HARNESS_PASSES"):
         check_passes_placed(kernel.elf, kernel.tests, {end + 40: unmarked})
+
+
+def test_the_stop_words_have_their_page_to_themselves(reference_kernel):
+    """QEMU checks every access to a page with a watchpoint."""
+    kernel = KernelMap.load(reference_kernel)
+    words = kernel.elf.symbol("harness_stops")
+    assert words.value % 4096 == 0 and words.size == 4096
+    assert kernel.start_stop == kernel.elf.symbol("harness_start_test").value + 10
+    assert kernel.pass_stop == kernel.pass_point + 7
 
 
 # ---- The outside identity-map check -----------------------------------------

@@ -137,7 +137,7 @@ def test_inspector_runs_on_the_guest_stopped_at_the_pass(reference_kernel):
     result = qemu.run(request)
     assert result.outcome is Outcome.PASS and "checked from outside" in result.message, result.message
     kernel = KernelMap.load(reference_kernel)
-    assert seen[0] == (kernel.pass_point, kernel.elf.bytes_at(0x100000, 12)), "stopped at harness_pass, memory read"
+    assert seen[0] == (kernel.pass_stop, kernel.elf.bytes_at(0x100000, 12)), "stopped in harness_pass, memory read"
     result = qemu.run(request)
     assert result.outcome is Outcome.FAIL and result.message == "checked from outside the guest: a problem found " \
         "from outside"

@@ -35,6 +35,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +80,13 @@ def mistakes() -> dict[str, dict]:
 
 @dataclass
 class Kit:
-    """The kernels transcripts run, built once each, in `work`."""
+    """The kernels transcripts run, built once each, in `work` (runs share
+    a Kit across threads: a kernel is built by one while the others wait,
+    never rebuilt under a QEMU or a GDB that reads it)."""
 
     work: Path
     _built: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # source -> (gap dir, out dir)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def gap_dir(self, source: str) -> Path:
         return self._build(source)[0]
@@ -94,16 +98,17 @@ class Kit:
         return self._build(source)[1]
 
     def _build(self, source: str) -> tuple[Path, Path]:
-        if source not in self._built:
-            folder = self.work / source.replace(":", "-")
-            gaps = self._gap_files(source, folder / "src")
-            try:
-                build.build_trusted()
-                build.build_kernel(gaps, folder / "obj")
-            except build.BuildError as e:
-                raise GenerateError(f"kernel {source} does not build: {e}") from e
-            self._built[source] = (gaps, folder / "obj")
-        return self._built[source]
+        with self._lock:
+            if source not in self._built:
+                folder = self.work / source.replace(":", "-")
+                gaps = self._gap_files(source, folder / "src")
+                try:
+                    build.build_trusted()
+                    build.build_kernel(gaps, folder / "obj")
+                except build.BuildError as e:
+                    raise GenerateError(f"kernel {source} does not build: {e}") from e
+                self._built[source] = (gaps, folder / "obj")
+            return self._built[source]
 
     @staticmethod
     def _gap_files(source: str, src: Path) -> Path:
