@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .elf import STT_NOTYPE, Elf, ElfError
@@ -113,6 +113,7 @@ class KernelMap:
     symbol_table: Range  # .ksyms
     settled: dict[str, Range]  # SETTLED_TABLES, by what they are
     stack: Range  # the kernel stack
+    _reach: dict[frozenset[int], frozenset[int]] = field(default_factory=dict, compare=False, repr=False)
 
     @staticmethod
     def load(path: Path) -> KernelMap:
@@ -136,9 +137,15 @@ class KernelMap:
         seen = self._reached([f.start for f in self.pass_functions(test)])
         return any(self.function_at(call).start in seen for call, _ in self.gap_calls)
 
-    def _reached(self, starts: list[int]) -> set[int]:
+    def _reached(self, starts: list[int]) -> frozenset[int]:
         """The trusted functions `starts` reach: calls, and functions whose
-        address they hand over."""
+        address they hand over (remembered: each boot asks again)."""
+        key = frozenset(starts)
+        if key not in self._reach:
+            self._reach[key] = frozenset(self._walk(starts))
+        return self._reach[key]
+
+    def _walk(self, starts: list[int]) -> set[int]:
         seen, todo = set(), list(starts)
         while todo:
             f = todo.pop()

@@ -291,7 +291,8 @@ class _Boot:
                 if len(self.data) > self.request.output_cap:
                     self.killed_for = Outcome.FLOOD
                     return
-                self._scan(chunk, proc)
+                if self.script:  # (lines are decoded only while the script waits for one)
+                    self._scan(chunk, proc)
 
     def _on_gdb(self, sel: selectors.BaseSelector, buffered: bool = False) -> bool:
         """The gdbstub spoke (or a stop came `buffered` with earlier
