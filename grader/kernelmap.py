@@ -21,13 +21,15 @@ from .labs import all_labs
 PASS_POINT = "harness_pass"  # the trusted pass point: a test passes when the grader stops here
 ARM_POINT = "harness_run_stage"  # first called before any lab code runs (kernel/main.c)
 START_POINT = "harness_start_test"  # calls the selected test (kernel/harness.c)
+HOOK_POINT = "harness_call_hook"  # calls a hook that may pass it
 STOP_WORDS = "harness_stops"  # read where the grader stops the guest (kernel/harness.c)
-STOP_ARM, STOP_START, STOP_PASS = 0, 4, 8  # their byte offsets
+STOP_ARM, STOP_START, STOP_PASS, STOP_HOOK = 0, 4, 8, 12  # their byte offsets
 # The code of the stops the observer needs the stack of (kernel/harness.c), the
 # stop word's address left out: "cmpl $0, word" (83 3d word 00), then the rest.
 START_CODE = (bytes.fromhex("5589e5833d"), bytes.fromhex("00ff5508"))  # then call *8(%ebp)
+HOOK_CODE = (bytes.fromhex("5589e5ff750c833d"), bytes.fromhex("00ff5508"))  # push 12(%ebp) first
 PASS_CODE = (bytes.fromhex("833d"), bytes.fromhex("00"))
-START_FRAME = 4  # the test's ESP at its first instruction: ESP at the start stop - 4
+START_FRAME = 4  # the called function's ESP at its first instruction: ESP at the start or hook stop - 4
 SYMBOL_TABLE_READER = "print_backtrace"  # the one trusted reader of .ksyms (panics)
 # Trusted tables nothing writes once the labs may run: (source file, symbol, what it is).
 # (Not the GDT: the CPU itself sets the accessed bit of a descriptor it loads.)
@@ -102,6 +104,7 @@ class KernelMap:
     arm_point: int
     stop_words: int  # harness_stops: the stop words at STOP_ARM, STOP_START, STOP_PASS
     start_stop: int  # the EIP of the start stop (right after harness_start_test reads its word)
+    hook_stop: int  # the EIP of the hook stop (harness_call_hook)
     pass_stop: int  # the EIP of the pass stop (harness_pass)
     pass_sites: dict[int, Function]  # return address of each `call harness_pass` -> the calling function
     references: dict[int, frozenset[int]]  # trusted function -> functions it calls or takes the address of
@@ -204,6 +207,7 @@ def _build(elf: Elf) -> KernelMap:
         elf=elf, functions=functions, starts=tuple(f.start for f in functions), tests=tests, pass_point=pass_point,
         arm_point=elf.symbol(ARM_POINT).value, stop_words=stop_words,
         start_stop=_stop_after(elf, elf.symbol(START_POINT).value, START_CODE, stop_words + STOP_START),
+        hook_stop=_stop_after(elf, elf.symbol(HOOK_POINT).value, HOOK_CODE, stop_words + STOP_HOOK),
         pass_stop=_stop_after(elf, pass_point, PASS_CODE, stop_words + STOP_PASS),
         pass_sites=pass_sites, references=references,
         gap_calls=tuple(sorted(gap_calls)),

@@ -11,10 +11,15 @@ words, which trusted code reads:
   frame the test starts with;
 - in harness_pass, the trusted pass point;
 
-and a breakpoint at each other trusted function that may pass the test (a
-scheduler hook, kernelmap.pass_functions): the frame it starts with.
-(QEMU throws away all the code it has translated at every breakpoint stop,
-not at a watchpoint's: translating it again costs about a millisecond.)
+- in harness_call_hook, right before it calls a hook that may pass the
+  test (a scheduler hook, kernelmap.pass_functions): the frame the hook
+  starts with;
+
+and a breakpoint at each of those hooks, for a hook called otherwise (a
+breakpoint seen through harness_call_hook is removed before the hook
+runs). QEMU throws away all the code it has translated at every
+breakpoint stop, not at a watchpoint's: translating it again costs about
+a millisecond.
 
 At the harness_pass stop a pass counts only when all of these hold:
 
@@ -48,8 +53,8 @@ from .callwatch import CallCounts
 from .fwcfg import FwCfgTrace
 from .gdbstub import READ_WATCH, WRITE_WATCH, GdbError, GdbStub, breakpoint_packet, expect_ok, watchpoint_packet
 from .guest import Halted, Inspector, Memory
-from .kernelmap import (IDT, START_FRAME, STOP_ARM, STOP_PASS, STOP_START, SYMBOL_TABLE_READER, Function, KernelMap,
-                        Range)
+from .kernelmap import (IDT, START_FRAME, STOP_ARM, STOP_HOOK, STOP_PASS, STOP_START, SYMBOL_TABLE_READER, Function,
+                        KernelMap, Range)
 
 PAGE = 4096
 CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
@@ -91,7 +96,8 @@ class Observer:
     passed: bool = False
     refusal: Refusal | None = None
     flags: list[str] = field(default_factory=list)
-    _hooks: set[int] = field(default_factory=set)  # breakpoints not yet reached
+    _hooks: frozenset[int] = frozenset()  # the other functions that may pass the test
+    _breakpoints: set[int] = field(default_factory=set)  # at hooks not yet seen start
     _entries: dict[int, tuple[int, int]] = field(default_factory=dict)  # function -> (ESP at entry, stop number)
     _stops: int = 0
     _test_cr3: int = 0
@@ -102,9 +108,11 @@ class Observer:
         """Sets the stops and lets the guest run its first instruction."""
         k = self.kernel
         if self.test in k.tests:
-            self._hooks = {f.start for f in k.pass_functions(self.test)} - {k.tests[self.test]}
-        stops = [watchpoint_packet(READ_WATCH, k.stop_words + word, 4) for word in (STOP_ARM, STOP_START, STOP_PASS)]
-        expect_ok(self.gdb.exchange([*stops, *map(breakpoint_packet, self._hooks)], resume=True))
+            self._hooks = frozenset(f.start for f in k.pass_functions(self.test)) - {k.tests[self.test]}
+            self._breakpoints = set(self._hooks)
+        stops = [watchpoint_packet(READ_WATCH, k.stop_words + word, 4)
+                 for word in (STOP_ARM, STOP_START, STOP_PASS, STOP_HOOK)]
+        expect_ok(self.gdb.exchange([*stops, *map(breakpoint_packet, self._breakpoints)], resume=True))
         self.memory.prepare()  # while the guest boots
 
     def on_stop(self) -> bool:
@@ -120,17 +128,17 @@ class Observer:
                 packets = self._on_hook(regs)
             elif word == STOP_ARM and self._trusted_stop(regs, word):
                 packets = [watchpoint_packet(READ_WATCH, stop.watch_addr, 4, insert=False), *self._arm()]
-            elif word == STOP_START and self._trusted_stop(regs, word):
-                # The function it starts: read with the packets that resume.
-                replies = self.gdb.exchange([b"m%x,4" % (regs["ebp"] + 8)], resume=True)
-                self._on_start(regs, int.from_bytes(bytes.fromhex(replies[0].decode()), "little"))
-                return False
+            elif word in (STOP_START, STOP_HOOK) and self._trusted_stop(regs, word):
+                # The function it calls, its argument on the stack.
+                replies = self.gdb.exchange([b"m%x,4" % (regs["ebp"] + 8)])
+                function = int.from_bytes(bytes.fromhex(replies[0].decode()), "little")
+                packets = self._on_call(regs, function)
             elif word == STOP_PASS and self._trusted_stop(regs, word):
                 self._on_pass(regs)
                 if self.refusal:
                     return True
                 packets = []
-            elif word in (STOP_ARM, STOP_START, STOP_PASS):
+            elif word in (STOP_ARM, STOP_START, STOP_PASS, STOP_HOOK):
                 packets = self._foreign_stop_read(regs)
             else:
                 packets = self._on_watch(stop.watch, stop.watch_addr, regs)
@@ -205,7 +213,7 @@ class Observer:
         if word == STOP_ARM:
             reader = k.function_at(regs["eip"] - 1)
             return reader is not None and reader.start == k.arm_point
-        return regs["eip"] == (k.start_stop if word == STOP_START else k.pass_stop)
+        return regs["eip"] == {STOP_START: k.start_stop, STOP_HOOK: k.hook_stop, STOP_PASS: k.pass_stop}[word]
 
     def _foreign_stop_read(self, regs: dict[str, int]) -> list[bytes]:
         """A stop word read other than where the harness reads it: flagged
@@ -219,18 +227,26 @@ class Observer:
         """A breakpoint at a hook that may pass the test: the frame it
         starts with (returns the packet that removes the breakpoint)."""
         eip = regs["eip"]
-        if eip not in self._hooks:
+        if eip not in self._breakpoints:
             raise ObserverError(f"the guest stopped at {eip:#x}, where no breakpoint is")
-        self._hooks.remove(eip)
+        self._breakpoints.remove(eip)
         self._entries[eip] = (regs["esp"], self._stops)
         return [breakpoint_packet(eip, insert=False)]
 
-    def _on_start(self, regs: dict[str, int], function: int) -> None:
-        """harness_start_test is about to call `function`: when it is the
-        test's, the test starts with ESP START_FRAME bytes lower."""
+    def _on_call(self, regs: dict[str, int], function: int) -> list[bytes]:
+        """harness_start_test or harness_call_hook is about to call
+        `function`, which starts with ESP START_FRAME bytes lower: its
+        entry, when it may pass the test (returns the packet that removes
+        a hook's breakpoint, which would stop the guest again)."""
         if function == self.kernel.tests.get(self.test):
-            self._entries[function] = (regs["esp"] - START_FRAME, self._stops)
             self._test_cr3 = regs["cr3"]
+        elif function not in self._hooks:
+            return []
+        self._entries[function] = (regs["esp"] - START_FRAME, self._stops)
+        if function not in self._breakpoints:
+            return []
+        self._breakpoints.remove(function)
+        return [breakpoint_packet(function, insert=False)]
 
     def _on_pass(self, regs: dict[str, int]) -> None:
         self._stack = _StackWindow(self.gdb, self.kernel.stack, regs["esp"])

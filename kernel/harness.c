@@ -42,6 +42,7 @@ uint32_t harness_stops[PAGE_SIZE / 4] __attribute__((aligned(PAGE_SIZE)));
 #define STOP_ARM 0
 #define STOP_START 4
 #define STOP_PASS 8
+#define STOP_HOOK 12
 #define STRINGIFY(x) #x
 #define STR(x) STRINGIFY(x)
 
@@ -144,11 +145,12 @@ void harness_init(void) {
     check_params();
 }
 
-// harness_start_test(run) calls the selected test, harness_pass() ends it
-// (below). Both read their stop word first, in assembly: the grader knows
-// these bytes (grader/kernelmap.py), so it knows the stack at each stop.
-// At the start stop, ESP is 4 bytes above the test's ESP at its first
-// instruction; at the pass stop, ESP and EBP are still the caller's.
+// harness_start_test(run) calls the selected test, harness_call_hook(fn,
+// arg) a hook that may pass it, and harness_pass() ends it. Each reads its
+// stop word first, in assembly: the grader knows these bytes
+// (grader/kernelmap.py), so it knows the stack at each stop. At the start
+// and hook stops, ESP is 4 bytes above the called function's ESP at its
+// first instruction; at the pass stop, ESP and EBP are still the caller's.
 __asm__(".pushsection .text\n"
         ".globl harness_start_test\n"
         ".type harness_start_test, @function\n"
@@ -160,6 +162,17 @@ __asm__(".pushsection .text\n"
         "leave\n\t"
         "ret\n"
         ".size harness_start_test, . - harness_start_test\n"
+        ".globl harness_call_hook\n"
+        ".type harness_call_hook, @function\n"
+        "harness_call_hook:\n\t"
+        "push %ebp\n\t"
+        "mov %esp, %ebp\n\t"
+        "push 12(%ebp)\n\t"
+        "cmpl $0, harness_stops + " STR(STOP_HOOK) "\n\t"
+        "call *8(%ebp)\n\t"
+        "leave\n\t"
+        "ret\n"
+        ".size harness_call_hook, . - harness_call_hook\n"
         ".globl harness_pass\n"
         ".type harness_pass, @function\n"
         "harness_pass:\n\t"

@@ -244,11 +244,12 @@ def build_costs(work: Path, runs: int = 7) -> dict[str, float]:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def watching_cost(kernel: Path, runs: int = 5) -> list[dict]:
+def watching_cost(kernel: Path, runs: int = 7) -> list[dict]:
     """Per lab test: the wall time of QEMU alone, nothing watching (the same
     command line, no gdbstub), and of the grader's watched boot, in pairs
-    run back to back: each pair's difference is that boot's cost.
-    (Not the tests that type into the serial port: QEMU alone waits.)"""
+    run back to back, which one first in turn (a boot's time moves by
+    several ms from run to run here): each pair's difference is that boot's
+    cost. (Not the tests that type into the serial port: QEMU alone waits.)"""
     rows = []
     for lab in all_labs():
         for t in lab.tests:
@@ -256,12 +257,15 @@ def watching_cost(kernel: Path, runs: int = 5) -> list[dict]:
             if request.script:
                 continue
             pairs, cpu = [], []
-            for _ in range(runs):
-                before = cpu_seconds()
-                plain = timed(request.argv(), ROOT)[0]
-                middle = cpu_seconds()
-                pairs.append((plain, qemu.run(request).elapsed))
-                cpu.append((middle - before, cpu_seconds() - middle))
+            for i in range(runs):
+                boots = {"plain": lambda: timed(request.argv(), ROOT)[0], "watched": lambda: qemu.run(request).elapsed}
+                wall, used = {}, {}
+                for way in sorted(boots, reverse=bool(i % 2)):
+                    before = cpu_seconds()
+                    wall[way] = boots[way]()
+                    used[way] = cpu_seconds() - before
+                pairs.append((wall["plain"], wall["watched"]))
+                cpu.append((used["plain"], used["watched"]))
             rows.append({"test": t.name, "pairs": pairs, "cpu_pairs": cpu})
     return rows
 

@@ -72,6 +72,7 @@ def test_the_stop_words_have_their_page_to_themselves(reference_kernel):
     words = kernel.elf.symbol("harness_stops")
     assert words.value % 4096 == 0 and words.size == 4096
     assert kernel.start_stop == kernel.elf.symbol("harness_start_test").value + 10
+    assert kernel.hook_stop == kernel.elf.symbol("harness_call_hook").value + 13
     assert kernel.pass_stop == kernel.pass_point + 7
 
 

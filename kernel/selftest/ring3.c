@@ -2,6 +2,7 @@
 #include <string.h>
 #include "exception.h"
 #include "gdt.h"
+#include "harness.h"
 #include "kprintf.h"
 #include "memlayout.h"
 #include "ring3.h"
@@ -36,7 +37,7 @@ static struct {
 // Points `frame` at the next access, or ends the run.
 static void next_access(registers_t *frame) {
     if (run.next == run.n) {
-        run.done(&run.code_fault);
+        harness_call_hook((uintptr_t)run.done, (uintptr_t)&run.code_fault);
         panic("ring3_run: the done function returned");
     }
     struct ring3_access *a = &run.accesses[run.next];
@@ -58,7 +59,7 @@ static void faulted(registers_t *frame) {
     if (frame->int_no == T_PAGE_FAULT && fault.cr2 == frame->eip) { // fetching the code itself
         fault.addr = frame->eip;
         run.code_fault = fault;
-        run.done(&run.code_fault);
+        harness_call_hook((uintptr_t)run.done, (uintptr_t)&run.code_fault);
         panic("ring3_run: the done function returned");
     }
     struct ring3_access *a = &run.accesses[run.next++];
