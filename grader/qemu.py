@@ -46,6 +46,7 @@ QEMU = "qemu-system-i386"
 DEFAULT_OUTPUT_CAP = 256 << 10
 # Still printing this much when the timeout hits also counts as a flood.
 _FLOOD_AT_TIMEOUT = 32 << 10
+_LAZY_READ = 0.02  # seconds between reads of the serial port while the grader watches (_Boot._pump)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # QEMU's last words when a signal ends it; it then exits 0, like a triple
 # fault under -no-reboot. The guest cannot write to QEMU's stderr.
@@ -256,17 +257,23 @@ class _Boot:
         return True
 
     def _pump(self, proc: subprocess.Popen, start: float, trace: FwCfgTrace | None) -> None:
+        """Reads the serial port (and the fw_cfg trace) and serves the
+        gdbstub until QEMU ends or must be ended. With the grader watching
+        and no script to answer, the port and the trace are read at each
+        stop and every _LAZY_READ seconds, not at each byte QEMU writes:
+        Python wakes a few times a boot instead of dozens, and leaves the
+        CPU to QEMU. QEMU's end then shows first on the gdbstub's socket."""
         assert proc.stdout
         fd = proc.stdout.fileno()
         os.set_blocking(fd, False)
         sel = selectors.DefaultSelector()
-        sel.register(fd, selectors.EVENT_READ)
-        if self.observer:
-            sel.register(self.observer.gdb, selectors.EVENT_READ)
-        if trace:
-            sel.register(trace.fd, selectors.EVENT_READ)
-        deadline = start + self.request.timeout
         gdb = self.observer.gdb if self.observer else None
+        lazy = gdb is not None and not self.script
+        if gdb:
+            sel.register(gdb, selectors.EVENT_READ)
+        if not lazy:
+            self._watch_outputs(sel, fd, trace)
+        deadline = start + self.request.timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -274,25 +281,47 @@ class _Boot:
                 return
             if gdb and gdb.running and gdb.has_reply() and self._on_gdb(sel, buffered=True):
                 return
-            for key, _ in sel.select(min(left, 0.5)):
-                if trace and key.fd == trace.fd:
-                    if not trace.feed():
-                        sel.unregister(trace.fd)
-                    continue
-                if key.fd != fd:
+            for key, _ in sel.select(min(left, _LAZY_READ if lazy else 0.5)):
+                if key.fileobj is gdb:
                     if self._on_gdb(sel):
                         return
-                    continue
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    return  # QEMU exited
-                self.data += chunk
-                self.last_output = time.monotonic()
-                if len(self.data) > self.request.output_cap:
-                    self.killed_for = Outcome.FLOOD
+                    if lazy and gdb not in sel.get_map():  # QEMU is exiting: read to the end
+                        lazy = False
+                        self._watch_outputs(sel, fd, trace)
+                elif trace and key.fd == trace.fd:
+                    if not trace.feed():
+                        sel.unregister(trace.fd)
+                elif not self._read_serial(fd, proc):
                     return
-                if self.script:  # (lines are decoded only while the script waits for one)
-                    self._scan(chunk, proc)
+            if lazy:
+                if trace:
+                    trace.feed()
+                if not self._read_serial(fd, proc):
+                    return
+
+    @staticmethod
+    def _watch_outputs(sel: selectors.BaseSelector, fd: int, trace: FwCfgTrace | None) -> None:
+        sel.register(fd, selectors.EVENT_READ)
+        if trace:
+            sel.register(trace.fd, selectors.EVENT_READ)
+
+    def _read_serial(self, fd: int, proc: subprocess.Popen) -> bool:
+        """Reads what the serial port holds; False when the boot is over
+        (QEMU closed it, or the output passed its cap)."""
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False  # QEMU exited
+            self.data += chunk
+            self.last_output = time.monotonic()
+            if len(self.data) > self.request.output_cap:
+                self.killed_for = Outcome.FLOOD
+                return False
+            if self.script:  # (lines are decoded only while the script waits for one)
+                self._scan(chunk, proc)
 
     def _on_gdb(self, sel: selectors.BaseSelector, buffered: bool = False) -> bool:
         """The gdbstub spoke (or a stop came `buffered` with earlier
