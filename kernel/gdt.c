@@ -1,6 +1,7 @@
 // The GDT and the TSS (Intel SDM vol. 3, sections 3.4.5 and 7.2).
 #include <string.h>
 #include "gdt.h"
+#include "harness.h"
 
 struct gdt_entry {
     uint16_t limit_low;
@@ -32,7 +33,7 @@ struct tss {
 extern char kernel_stack_top[];
 
 static struct gdt_entry gdt[6];
-static struct tss tss;
+static HARNESS_SETTLED struct tss tss;
 
 static void set_entry(int i, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags) {
     gdt[i] = (struct gdt_entry){

@@ -25,7 +25,7 @@ static struct {
     struct param params[MAX_PARAMS];
     int param_count;
     const struct harness_test *selected;
-} setup;
+} setup HARNESS_SETTLED;
 
 static uint32_t rng_state; // xorshift32
 static uint32_t checks;

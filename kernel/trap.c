@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include "exception.h"
 #include "gdt.h"
+#include "harness.h"
 #include "kprintf.h"
 #include "pic.h"
 #include "trap.h"
@@ -26,7 +27,7 @@ struct idt_pointer {
 
 extern const uint32_t trap_vectors[STUB_COUNT];
 
-static struct idt_entry idt[256];
+static HARNESS_SETTLED struct idt_entry idt[256];
 static trap_handler_t handlers[256];
 static trap_handler_t irq_handlers[IRQ_COUNT];
 static registers_t *user_frame;

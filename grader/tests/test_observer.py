@@ -66,11 +66,16 @@ def test_hooks_that_may_pass_have_pages_of_their_own(reference_kernel):
         check_passes_placed(kernel.elf, kernel.tests, {end + 40: unmarked})
 
 
-def test_the_stop_words_have_their_page_to_themselves(reference_kernel):
+def test_watched_words_and_tables_have_their_pages_to_themselves(reference_kernel):
     """QEMU checks every access to a page with a watchpoint."""
     kernel = KernelMap.load(reference_kernel)
     words = kernel.elf.symbol("harness_stops")
     assert words.value % 4096 == 0 and words.size == 4096
+    settled = {(r.start, r.end) for r in kernel.settled.values()}
+    pages = {page for start, end in settled for page in range(start & ~0xFFF, end, 4096)}
+    neighbours = {s.name for s in kernel.elf.symbols if s.size and s.value & ~0xFFF in pages
+                  and (s.value, s.value + s.size) not in settled}
+    assert len(settled) == 3 and not neighbours, "a write watchpoint would slow every write to these"
     assert kernel.start_stop == kernel.elf.symbol("harness_start_test").value + 10
     assert kernel.hook_stop == kernel.elf.symbol("harness_call_hook").value + 13
     assert kernel.pass_stop == kernel.pass_point + 7
