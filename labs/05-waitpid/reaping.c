@@ -9,10 +9,10 @@
 #include "ptwalk.h"
 #include "watch.h"
 
-static HARNESS_PASSES void table_empty_then_pass(const char *what) {
+// The end of each test here: the process table is empty, and what it showed.
+static void table_empty(const char *what) {
     userprog_check_table_empty();
     kprintf("[test] %s\n", what);
-    harness_pass();
 }
 
 // ---- wait_zombie: a zombie keeps its slot and status, and nothing else -----
@@ -41,10 +41,11 @@ static void zombie_tap(struct process *p, const struct userprog_line *l) {
         watch_check_reaped(l->num[0]);
 }
 
-static void zombie_done(enum sched_stop why) {
+static HARNESS_PASSES void zombie_done(enum sched_stop why) {
     watch_finished(why);
     harness_check(zombies_checked == 2, "%d of the 2 children were seen becoming zombies", zombies_checked);
-    table_empty_then_pass("wait_zombie: both zombies held only their slot and status until reaped");
+    table_empty("wait_zombie: both zombies held only their slot and status until reaped");
+    harness_pass();
 }
 
 HARNESS_TEST(wait_zombie, "pages code1 code2") {
@@ -127,10 +128,11 @@ static void scan_tap(struct process *p, const struct userprog_line *l) {
     scan_case3(l);
 }
 
-static void scan_done(enum sched_stop why) {
+static HARNESS_PASSES void scan_done(enum sched_stop why) {
     watch_finished(why);
-    table_empty_then_pass("wait_scan: waitpid found the zombie after a live child, after a free slot, and in the "
-                          "last slot of a full table");
+    table_empty("wait_scan: waitpid found the zombie after a live child, after a free slot, and in the "
+                "last slot of a full table");
+    harness_pass();
 }
 
 HARNESS_TEST(wait_scan, "") {
@@ -188,11 +190,12 @@ static void bad_status_exit(struct process *z, const struct watch_exit *e) {
     }
 }
 
-static void bad_status_done(enum sched_stop why) {
+static HARNESS_PASSES void bad_status_done(enum sched_stop why) {
     watch_finished(why);
     harness_check(bad_child != 0, "the child never became a zombie");
-    table_empty_then_pass("wait_bad_status: -1 for each bad status pointer, and the child stayed a zombie until "
-                          "reaped");
+    table_empty("wait_bad_status: -1 for each bad status pointer, and the child stayed a zombie until "
+                "reaped");
+    harness_pass();
 }
 
 HARNESS_TEST(wait_bad_status, "code") {
