@@ -9,11 +9,8 @@ static struct boot_info info;
 static void copy_cmdline(const struct multiboot_info *mbi) {
     if (!(mbi->flags & MULTIBOOT_INFO_CMDLINE) || mbi->cmdline == 0)
         return;
-    char *loader_copy = (char *)mbi->cmdline;
-    size_t len = strlcpy(info.cmdline, loader_copy, sizeof info.cmdline);
-    if (len >= sizeof info.cmdline)
+    if (strlcpy(info.cmdline, (const char *)mbi->cmdline, sizeof info.cmdline) >= sizeof info.cmdline)
         kprintf("bootinfo: command line longer than %u bytes, cut\n", sizeof info.cmdline - 1);
-    memset(loader_copy, 0, len);
 }
 
 static void copy_memory_map(const struct multiboot_info *mbi) {
@@ -44,8 +41,3 @@ void bootinfo_init(uint32_t magic, uint32_t mbi_phys) {
 }
 
 const struct boot_info *bootinfo(void) { return &info; }
-
-void bootinfo_take_cmdline(char *dst, size_t size) {
-    strlcpy(dst, info.cmdline, size);
-    memset(info.cmdline, 0, sizeof info.cmdline);
-}

@@ -24,16 +24,11 @@ struct boot_info {
     uint32_t region_count;
 };
 
-// Checks the magic, copies what `mbi` points to and wipes the loader's copy
-// of the command line (the harness is its one reader). Panics when the
-// kernel was not started by a multiboot loader.
+// Checks the magic and copies what `mbi` points to. Panics when the kernel
+// was not started by a multiboot loader.
 void bootinfo_init(uint32_t magic, uint32_t mbi_phys);
 
 // The copy. Read-only after bootinfo_init.
 const struct boot_info *bootinfo(void);
-
-// Moves the command line into `dst` (at most `size` bytes) and wipes the
-// copy: the harness is its one reader.
-void bootinfo_take_cmdline(char *dst, size_t size);
 
 #endif

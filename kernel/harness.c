@@ -81,7 +81,7 @@ static bool valid_key(const char *key) {
 // Splits the command line into key=value parameters. The first word is the
 // kernel's file name when it has no '=' (QEMU's -kernel puts it there).
 static void parse_cmdline(void) {
-    bootinfo_take_cmdline(setup.cmdline, sizeof setup.cmdline);
+    strlcpy(setup.cmdline, bootinfo()->cmdline, sizeof setup.cmdline);
     char *p = setup.cmdline;
     for (int word = 0; *p; word++) {
         while (*p == ' ')

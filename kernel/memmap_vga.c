@@ -125,12 +125,15 @@ static void draw_view(const struct memmap *m) {
     }
     const struct memmap_space *v = m->view_space >= 0 ? &m->spaces[m->view_space] : NULL;
     if (v && v->pid)
-        ksnprintf(s, sizeof s, "virtual: pid %d (%s), 16 MiB a cell:", v->pid, v->name);
+        ksnprintf(s, sizeof s, "virtual: pid %d (%s), 16 MiB/cell:", v->pid, v->name);
     else
-        ksnprintf(s, sizeof s, "virtual: %s 0x%08x, 16 MiB a cell:", v ? "directory" : "kernel", m->view_pd);
+        ksnprintf(s, sizeof s, "virtual: %s 0x%08x, 16 MiB/cell:", v ? "directory" : "kernel", m->view_pd);
     int c = text(19, 1, s, PLAIN) + 1;
-    c = item(19, c, 'I', "identity map");
-    item(19, c, m->view_key, "user pages");
+    // The view's own keys, in short after a long heading: the counts
+    // column starts at RIGHT (a 15-letter name and a 3-digit pid fit).
+    bool roomy = c + 30 <= RIGHT;
+    c = item(19, c, 'I', roomy ? "identity map" : "identity");
+    item(19, c, m->view_key, roomy ? "user pages" : "user");
     const char keys[] = {'I', m->view_key, 'H', 'K', '!'};
     for (int k = 0; k < MV_KINDS; k++) {
         ksnprintf(s, sizeof s, "%8u", m->kinds[k]);
