@@ -44,7 +44,7 @@ class Memory:
             self._fd = os.open(f"/proc/{self._pid}/mem", os.O_RDONLY)
             with open(f"/proc/{self._pid}/maps") as maps:
                 spans = _ANONYMOUS.findall(maps.read())
-            self._candidates = [int(start, 16) for start, end in spans if int(end, 16) - int(start, 16) == self._ram_bytes]
+            self._candidates = [int(a, 16) for a, b in spans if int(b, 16) - int(a, 16) == self._ram_bytes]
         except OSError:  # the host does not let the grader read QEMU's memory
             pass
 
@@ -65,7 +65,7 @@ class Memory:
 
     @property
     def direct(self) -> bool:
-        """True when large reads come straight from QEMU's memory: the one
+        """True when reads come straight from QEMU's memory: the one
         candidate mapping whose bytes at 1 MiB are those the gdbstub reads
         there (checked once, with the guest stopped)."""
         if not self._checked:
@@ -73,9 +73,9 @@ class Memory:
             if self._candidates is None:
                 self.prepare()
             probe = self._gdb.read(_HIGH_MEMORY, _PROBE, physical=True) if self._candidates else b""
-            found = [ram for ram in self._candidates or () if any(probe) and self._pread(_PROBE, ram + _HIGH_MEMORY)
-                     == probe]
-            self._ram = found[0] if len(found) == 1 else None
+            if any(probe):  # (an image wiped at 1 MiB tells no mapping apart)
+                found = [ram for ram in self._candidates or () if self._pread(_PROBE, ram + _HIGH_MEMORY) == probe]
+                self._ram = found[0] if len(found) == 1 else None
         return self._ram is not None
 
     def words(self, addr: int, count: int) -> list[int]:

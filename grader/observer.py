@@ -9,11 +9,10 @@ words, which trusted code reads:
   observer arms the watchpoints behind the review flags;
 - in harness_start_test, right before it calls the test's function: the
   frame the test starts with;
-- in harness_pass, the trusted pass point;
-
 - in harness_call_hook, right before it calls a hook that may pass the
   test (a scheduler hook, kernelmap.pass_functions): the frame the hook
   starts with;
+- in harness_pass, the trusted pass point;
 
 and a breakpoint at each of those hooks, for a hook called otherwise (a
 breakpoint seen through harness_call_hook is removed before the hook
@@ -61,6 +60,7 @@ CR0_PG, CR4_PSE, CR4_PAE = 0x80000000, 0x10, 0x20
 PDE_PS = 0x80
 _MAX_FRAMES = 32
 _STACK_WINDOW = 2032  # bytes of stack read at once: one gdbstub packet
+_STOP_READ = "read the harness's stop words, which only the harness reads"  # the flag
 
 
 class ObserverError(Exception):
@@ -208,7 +208,7 @@ class Observer:
 
     def _trusted_stop(self, regs: dict[str, int], word: int) -> bool:
         """True when the stop word was read where the harness reads it
-        (anything else reading it is an access to watch, see _arm)."""
+        (any other read of it is flagged: _foreign_stop_read)."""
         k = self.kernel
         if word == STOP_ARM:
             reader = k.function_at(regs["eip"] - 1)
@@ -218,9 +218,8 @@ class Observer:
     def _foreign_stop_read(self, regs: dict[str, int]) -> list[bytes]:
         """A stop word read other than where the harness reads it: flagged
         once (the watchpoint stays, for the harness's own stops)."""
-        flag = f"read the harness's stop words, which only the harness reads ({self._culprit(self._backtrace(regs))})"
-        if not any(f.startswith(flag.split(" (")[0]) for f in self.flags):
-            self.flags.append(flag)
+        if not any(f.startswith(_STOP_READ) for f in self.flags):
+            self.flags.append(f"{_STOP_READ} ({self._culprit(self._backtrace(regs))})")
         return []
 
     def _on_hook(self, regs: dict[str, int]) -> list[bytes]:
