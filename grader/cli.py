@@ -20,7 +20,6 @@ import fnmatch
 import hashlib
 import importlib
 import json
-import os
 import random
 import sys
 import tempfile
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 
 from . import build, callwatch, html_report, report, submission
-from .labs import Lab, all_labs
+from .labs import Lab, all_labs, session_argv
 from .qemu import Outcome, RunRequest, run as run_qemu
 from .results import FAILED, NOT_RUN, TestResult, load_all
 
@@ -153,16 +152,13 @@ def run_pytest(labs: list[Lab], kernel: Path, args: argparse.Namespace, seed: in
     Returns pytest's exit code (2: interrupted)."""
     import pytest  # Debian's python3-pytest; imported late so --help works without it
 
-    files = [str(f) for lab in labs for f in sorted(lab.folder.glob("test_*.py"))]
-    argv = [*files, "-p", "grader.plugin", "-p", "no:cacheprovider", "--import-mode=importlib", "-q",
-            "--no-header", "--tb=no", "-rN", "-o", "console_output_style=classic",
-            f"--rootdir={ROOT}", f"--grader-kernel={kernel}", f"--grader-seed={seed}",
+    argv = [*session_argv(labs), "-q", "--no-header", "--tb=no", "-rN", "-o", "console_output_style=classic",
+            f"--grader-kernel={kernel}", f"--grader-seed={seed}",
             f"--grader-logs={args.out / 'logs'}", f"--grader-speed={speed:.3f}", f"--grader-tests={args.test}",
             f"--grader-skip={','.join(sorted(skip))}"] + (["--grader-icount"] if args.deterministic else [])
     selected = sum(fnmatch.fnmatch(t.name, args.test) and t.name not in skip for lab in labs for t in lab.tests)
     if args.jobs > 1 and selected >= MIN_TESTS_PER_WORKER * args.jobs:
         argv += ["-n", str(args.jobs)]
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     plugins = [] if args.quiet else [Progress(sys.stdout)]
     with open(args.out / "pytest.log", "w") as log:
         saved = sys.stdout

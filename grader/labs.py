@@ -27,6 +27,7 @@ anchor of the lab's handout or a path#anchor of another one:
 """
 from __future__ import annotations
 
+import os
 import re
 
 try:
@@ -152,6 +153,16 @@ def _test(lab: int, name: str, spec: dict, path: Path) -> TestInfo:
 def all_labs(labs_dir: Path = LABS_DIR) -> list[Lab]:
     """Every lab with a lab.toml, in lab order."""
     return [load_lab(f) for f in sorted(labs_dir.iterdir()) if (f / "lab.toml").exists()]
+
+
+def session_argv(labs: list[Lab]) -> list[str]:
+    """How every grading pytest session starts: the labs' test files and
+    the grader's plugin. Puts the kit on PYTHONPATH too (the test files
+    import the grader)."""
+    kit = LABS_DIR.parent
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(kit), os.environ.get("PYTHONPATH")]))
+    files = [str(f) for lab in labs for f in sorted(lab.folder.glob("test_*.py"))]
+    return [*files, "-p", "grader.plugin", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={kit}"]
 
 
 def lab_of_function(labs: list[Lab], function: str) -> Lab | None:

@@ -30,8 +30,8 @@ from typing import IO
 import pytest
 
 from . import plugin, submission
-from .build import ROOT, BuildError, reference_gap
-from .labs import all_labs
+from .build import BuildError, reference_gap
+from .labs import all_labs, session_argv
 
 
 def build(task: dict) -> dict:
@@ -110,10 +110,7 @@ def main(argv: list[str]) -> int:
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    files = [str(f) for lab in all_labs() if not args.lab or lab.number in args.lab
-             for f in sorted(lab.folder.glob("test_*.py"))]
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    pytest.main([*files, "-p", "grader.plugin", "-p", "no:cacheprovider", "--import-mode=importlib",
-                 "-p", "no:terminal", f"--rootdir={ROOT}", f"--grader-seed={args.seed}",
+    labs = [lab for lab in all_labs() if not args.lab or lab.number in args.lab]
+    pytest.main([*session_argv(labs), "-p", "no:terminal", f"--grader-seed={args.seed}",
                  f"--grader-speed={args.speed:.3f}"], plugins=[Serve(tasks, answers)])
     return 0
