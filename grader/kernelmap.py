@@ -102,7 +102,7 @@ class KernelMap:
     tests: dict[str, int]  # harness test name -> its function's address
     pass_point: int
     arm_point: int
-    stop_words: int  # harness_stops: the stop words at STOP_ARM, STOP_START, STOP_PASS
+    stop_words: int  # harness_stops: the stop words at STOP_ARM, STOP_START, STOP_PASS, STOP_HOOK
     start_stop: int  # the EIP of the start stop (right after harness_start_test reads its word)
     hook_stop: int  # the EIP of the hook stop (harness_call_hook)
     pass_stop: int  # the EIP of the pass stop (harness_pass)
@@ -206,9 +206,9 @@ def _build(elf: Elf) -> KernelMap:
     return KernelMap(
         elf=elf, functions=functions, starts=tuple(f.start for f in functions), tests=tests, pass_point=pass_point,
         arm_point=elf.symbol(ARM_POINT).value, stop_words=stop_words,
-        start_stop=_stop_after(elf, elf.symbol(START_POINT).value, START_CODE, stop_words + STOP_START),
-        hook_stop=_stop_after(elf, elf.symbol(HOOK_POINT).value, HOOK_CODE, stop_words + STOP_HOOK),
-        pass_stop=_stop_after(elf, pass_point, PASS_CODE, stop_words + STOP_PASS),
+        start_stop=stop_after(elf, elf.symbol(START_POINT).value, START_CODE, stop_words + STOP_START),
+        hook_stop=stop_after(elf, elf.symbol(HOOK_POINT).value, HOOK_CODE, stop_words + STOP_HOOK),
+        pass_stop=stop_after(elf, pass_point, PASS_CODE, stop_words + STOP_PASS),
         pass_sites=pass_sites, references=references,
         gap_calls=tuple(sorted(gap_calls)),
         image=Range(elf.symbol("_kernel_start").value, elf.symbol("_kernel_end").value),
@@ -241,20 +241,20 @@ def _functions(elf: Elf, gap_text: Range) -> tuple[Function, ...]:
     return tuple(out)
 
 
-def _stop_after(elf: Elf, function: int, code: tuple[bytes, bytes], word: int) -> int:
+def stop_after(elf: Elf, function: int, code: tuple[bytes, bytes], word: int) -> int:
     """The EIP at the stop of `function`: right after its read of `word`
     (the guest stops after the instruction that reads a watched word)."""
     want = code[0] + word.to_bytes(4, "little") + code[1]
     if elf.bytes_at(function, len(want)) != want:
         raise KernelMapError(f"the code at {function:#x} is not the stop grader/kernelmap.py expects: see the "
                              "assembly in kernel/harness.c")
-    return function + len(code[0]) + 5
+    return function + len(code[0]) + 4 + 1  # the cmpl ends with the word's address and its immediate 0
 
 
 def check_passes_placed(elf: Elf, tests: dict[str, int], pass_sites: dict[int, Function]) -> None:
     """Every function other than a test's own that calls harness_pass (the
-    observer keeps a breakpoint at its start until it runs) lies on the
-    pages kept for them: elsewhere its breakpoint would slow QEMU on
+    observer keeps a breakpoint at its start until it sees it start) lies
+    on the pages kept for them: elsewhere its breakpoint would slow QEMU on
     everything sharing its page."""
     passes = Range(elf.symbol("__harness_passes_start").value, elf.symbol("__harness_passes_end").value)
     loose = sorted(f.name for f in pass_sites.values() if f.start not in passes and f.start not in tests.values())

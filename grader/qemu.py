@@ -20,8 +20,8 @@ import os
 import re
 import select
 import selectors
-import socket
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -30,9 +30,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Sequence
 
-from . import protocol
+from . import gdbstub, protocol
 from .callwatch import CallCounts
-from . import gdbstub
 from .gdbstub import GdbError, GdbStub
 from .kernelmap import KernelMap
 from .fwcfg import FW_CFG_EVENT, FwCfgTrace

@@ -1,7 +1,9 @@
-"""Looking at processes from a test: which QEMUs run, a process tree, and
-waiting for something to happen."""
+"""Looking at processes from a test: which QEMUs run, a process tree, a
+process's state, which processes are left behind, and waiting for
+something to happen."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -13,12 +15,37 @@ def processes() -> dict[int, tuple[int, list[str]]]:
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(stat)
             argv = (stat.parent / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except (OSError, IndexError):
             continue
         if fields[0] != "Z":
             found[int(stat.parent.name)] = (int(fields[1]), argv)
+    return found
+
+
+def state(pid: int) -> str:
+    """`pid`'s state letter in /proc (R, S, Z for a zombie, ...); OSError
+    when it is gone."""
+    return _stat_fields(Path(f"/proc/{pid}/stat"))[0]
+
+
+def _stat_fields(stat: Path) -> list[str]:
+    """The fields of a /proc/PID/stat after the command's name."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of the running processes (this one aside) that
+    contain `text`: for tests that check none is left behind."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if entry.name.isdigit() and text in cmdline and entry.name != str(os.getpid()):
+            found.append(cmdline)
     return found
 
 

@@ -22,7 +22,7 @@ from grader.gradebook import Settings, Student
 from grader.labs import all_labs
 from grader.schedule import Grading
 
-from .procs import qemus, tree, wait_for
+from .procs import qemus, state, tree, wait_for
 from .submissions import SLEEPS, SPINS, make_class, make_submission
 
 MISTAKES = tomllib.loads((Path(__file__).parent / "mistakes.toml").read_text())
@@ -123,7 +123,7 @@ def kill_one(pids: list[int]) -> bool:
     about 0.1 s); whether one got it."""
     for pid in pids:
         with contextlib.suppress(OSError):  # gone meanwhile
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            if state(pid) == "Z":
                 continue  # ended already, not yet reaped: a kill would change nothing
             os.kill(pid, signal.SIGKILL)
             return True

@@ -21,7 +21,7 @@ from grader import compile as compile_module
 from grader.compile import BuildError, GapCompiler
 from grader.sandbox import Sandbox
 
-from .processes import processes_mentioning
+from .procs import processes_mentioning
 
 ROOT = build.ROOT
 DATA = Path(__file__).parent / "data"

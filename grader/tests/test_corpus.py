@@ -17,7 +17,7 @@ from grader import build
 from grader.compile import GapCompiler
 from grader.sandbox import Sandbox
 
-from .processes import processes_mentioning
+from .procs import processes_mentioning
 from .submissions import grade, make_submission
 
 HERE = Path(__file__).parent

@@ -23,8 +23,8 @@ import pytest
 from grader import memmap, memwalk, qemu, svg
 from grader.build import ROOT
 from grader.qemu import Outcome
-from grader.qmp import Qmp
 
+from .qmp import Qmp
 from .submissions import grade, make_submission
 from .test_gdb import debug, paused
 

@@ -14,10 +14,13 @@ import pytest
 
 from grader import qemu, replay
 from grader.inspect import identity_map_problems
-from grader.kernelmap import Function, KernelMap, KernelMapError, check_passes_placed
+from grader.kernelmap import (PASS_CODE, STOP_START, Function, KernelMap, KernelMapError, check_passes_placed,
+                              stop_after)
 from grader.labs import all_labs
 from grader.guest import Halted, Memory
 from grader.qemu import Outcome
+
+from .procs import state
 
 MIB = 1 << 20
 
@@ -79,6 +82,8 @@ def test_watched_words_and_tables_have_their_pages_to_themselves(reference_kerne
     assert kernel.start_stop == kernel.elf.symbol("harness_start_test").value + 10
     assert kernel.hook_stop == kernel.elf.symbol("harness_call_hook").value + 13
     assert kernel.pass_stop == kernel.pass_point + 7
+    with pytest.raises(KernelMapError, match="not the stop grader/kernelmap.py expects"):
+        stop_after(kernel.elf, kernel.pass_point, PASS_CODE, kernel.stop_words + STOP_START)  # another word
 
 
 # ---- The outside identity-map check -----------------------------------------
@@ -135,7 +140,7 @@ def test_identity_check_needs_the_directory_the_test_started_with(reference_kern
 
 # ---- Reading guest memory at a stop ------------------------------------------
 
-def test_large_reads_come_straight_from_qemus_memory(reference_kernel):
+def test_reads_come_straight_from_qemus_memory(reference_kernel):
     seen = {}
 
     def inspect(halted: Halted) -> list[str]:
@@ -146,7 +151,7 @@ def test_large_reads_come_straight_from_qemus_memory(reference_kernel):
 
     result = qemu.run(qemu.RunRequest(reference_kernel, "selftest_pass", {}, mem_mb=32, timeout=10, inspect=inspect))
     assert result.outcome is Outcome.PASS, result.message
-    assert seen["direct"], "QEMU's memory is readable here: large reads skip the gdbstub"
+    assert seen["direct"], "QEMU's memory is readable here: reads skip the gdbstub"
     assert seen["host"] == seen["gdb"] and seen["host"][:12] == KernelMap.load(reference_kernel).elf.bytes_at(
         0x100000, 12)
 
@@ -210,7 +215,7 @@ def test_qemu_killed_while_stopped_at_the_pass_is_a_verdict(reference_kernel, tm
             try:
                 if str(kernel).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
                     os.kill(int(pid), signal.SIGKILL)
-                    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    while state(int(pid)) != "Z":
                         time.sleep(0.001)  # until it is gone (a zombie: the grader has not reaped it)
             except OSError:
                 continue

@@ -193,8 +193,7 @@ static void bad_status_exit(struct process *z, const struct watch_exit *e) {
 static HARNESS_PASSES void bad_status_done(enum sched_stop why) {
     watch_finished(why);
     harness_check(bad_child != 0, "the child never became a zombie");
-    table_empty("wait_bad_status: -1 for each bad status pointer, and the child stayed a zombie until "
-                "reaped");
+    table_empty("wait_bad_status: -1 for each bad status pointer, and the child stayed a zombie until reaped");
     harness_pass();
 }
 

@@ -1,7 +1,5 @@
-"""A small QMP client: QEMU's monitor from outside the guest.
-
-The grader uses it to read large spans of a stopped guest's physical
-memory (pmemsave: grader/guest.py), which the gdbstub reads more slowly.
+"""A small QMP client: QEMU's monitor from outside the guest, for tests
+that ask QEMU itself (a screendump of the memory map: test_memmap.py).
 """
 from __future__ import annotations
 
@@ -9,8 +7,6 @@ import json
 import socket
 import time
 from pathlib import Path
-
-from . import unixsock
 
 
 class QmpError(Exception):
@@ -62,7 +58,14 @@ class Qmp:
 
 def _connect(path: Path, timeout: float) -> socket.socket:
     """Connects, waiting for QEMU to create the socket."""
-    sock = unixsock.connect(path, time.monotonic() + timeout)
-    if sock is None:
-        raise QmpError(f"no QMP socket at {path} after {timeout:.0f} s")
-    return sock
+    until = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            if time.monotonic() > until:
+                raise QmpError(f"no QMP socket at {path} after {timeout:.0f} s") from None
+            time.sleep(0.002)
